@@ -1,0 +1,83 @@
+import { openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import type { Argv, CommandModule } from "yargs";
+import { loadCliConfig, pidAlive, readDevState } from "../config";
+import { runDev } from "../dev-runner";
+import { UserError } from "../errors";
+
+interface Args {
+  detach: boolean;
+  workers: number;
+  "edge-port": number;
+  "moto-port": number;
+  "redis-port": number;
+  "aws-endpoint"?: string;
+  "redis-url"?: string;
+  "heartbeat-interval-ms": number;
+  "worker-dead-after-ms": number;
+  "json-logs": boolean;
+}
+
+export const devUpCommand: CommandModule<object, Args> = {
+  command: "up",
+  describe: "Start the local cloud: AWS emulator, Redis, controller, workers and the Elastic IP edge",
+  builder: (y: Argv) =>
+    y
+      .option("detach", { alias: "d", type: "boolean", default: false, describe: "run in the background" })
+      .option("workers", { type: "number", default: 2 })
+      .option("edge-port", { type: "number", default: 8080, describe: "where the Elastic IP edge listens" })
+      .option("moto-port", { type: "number", default: 4566 })
+      .option("redis-port", { type: "number", default: 6379 })
+      .option("aws-endpoint", { type: "string", describe: "use this AWS emulator instead of starting moto" })
+      .option("redis-url", { type: "string", describe: "use this Redis instead of starting one" })
+      .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
+      .option("worker-dead-after-ms", { type: "number", default: 30_000 })
+      .option("json-logs", { type: "boolean", default: false, describe: "stream raw JSON log lines" }) as Argv<Args>,
+  handler: async (args) => {
+    const config = loadCliConfig();
+    const existing = readDevState(config);
+    if (existing !== undefined && pidAlive(existing.pid)) {
+      throw new UserError(`an environment is already running (${existing.envId}, pid ${existing.pid}): \`faas dev down\` stops it`);
+    }
+    if (args.detach) {
+      await startDetached(config.logFile, config.stateFile);
+      return;
+    }
+    await runDev(config, {
+      workers: args.workers,
+      edgePort: args["edge-port"],
+      motoPort: args["moto-port"],
+      redisPort: args["redis-port"],
+      awsEndpoint: args["aws-endpoint"],
+      redisUrl: args["redis-url"],
+      heartbeatIntervalMs: args["heartbeat-interval-ms"],
+      workerDeadAfterMs: args["worker-dead-after-ms"],
+      jsonLogs: args["json-logs"],
+    });
+  },
+};
+
+/** Re-runs `faas dev up` without -d in the background, logging to a file, and waits until it is ready. */
+async function startDetached(logFile: string, stateFile: string): Promise<void> {
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = openSync(logFile, "w");
+  const argv = process.argv.slice(1).filter((a) => a !== "-d" && a !== "--detach");
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ["ignore", out, out] });
+  child.unref();
+  const deadline = Date.now() + 60_000;
+  const config = loadCliConfig();
+  while (Date.now() < deadline) {
+    const state = readDevState(config);
+    if (state?.ready === true && state.pid === child.pid) {
+      process.stdout.write(`environment ${state.envId} is up (pid ${state.pid}) at ${state.endpoint}; logs: ${logFile}\n`);
+      return;
+    }
+    if (child.exitCode !== null || (child.pid !== undefined && !pidAlive(child.pid))) {
+      throw new UserError(`the environment failed to start; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new UserError(`the environment did not become ready within 60 s; see ${logFile} and ${stateFile}`);
+}

@@ -1,0 +1,14 @@
+import type { Argv, CommandModule } from "yargs";
+import { ApiClient } from "../client";
+import { loadCliConfig, resolveTarget } from "../config";
+
+export const fnGetCommand: CommandModule<object, { name: string }> = {
+  command: "get <name>",
+  describe: "Describe a function",
+  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }) as Argv<{ name: string }>,
+  handler: async (args) => {
+    const target = resolveTarget(loadCliConfig());
+    const record = await new ApiClient(target.endpoint, target.apiKey).getFunction(args.name);
+    process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+  },
+};

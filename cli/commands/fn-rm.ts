@@ -1,0 +1,15 @@
+import type { Argv, CommandModule } from "yargs";
+import { ApiClient } from "../client";
+import { loadCliConfig, resolveTarget } from "../config";
+
+export const fnRmCommand: CommandModule<object, { name: string }> = {
+  command: "rm <name>",
+  aliases: ["delete"],
+  describe: "Remove a function",
+  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }) as Argv<{ name: string }>,
+  handler: async (args) => {
+    const target = resolveTarget(loadCliConfig());
+    await new ApiClient(target.endpoint, target.apiKey).deleteFunction(args.name);
+    process.stdout.write(`removed ${args.name}\n`);
+  },
+};

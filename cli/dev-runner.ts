@@ -1,0 +1,111 @@
+/**
+ * `faas dev up` in the foreground: start the local cloud, wait until the controller answers through
+ * the Elastic IP and every worker has registered, print the status table, then stream every
+ * component's logs until Ctrl-C or SIGTERM, which stops everything and frees every port.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { WorkerList } from "../contracts";
+import { environmentStatus, startAdminServer } from "../emulator/admin-server";
+import { Environment } from "../emulator/environment";
+import { formatLine } from "../emulator/log-format";
+import { PrerequisiteError } from "../emulator/ports";
+import { renderStatus } from "../emulator/status-table";
+import { ApiClient } from "./client";
+import { CliConfig, DevState } from "./config";
+import { loadOrCreateCredentials } from "./credentials";
+import { UserError } from "./errors";
+
+export interface DevOptions {
+  workers: number;
+  edgePort: number;
+  motoPort: number;
+  redisPort: number;
+  awsEndpoint?: string;
+  redisUrl?: string;
+  heartbeatIntervalMs: number;
+  workerDeadAfterMs: number;
+  jsonLogs: boolean;
+}
+
+export async function runDev(config: CliConfig, options: DevOptions): Promise<void> {
+  const credentials = loadOrCreateCredentials(config);
+  const started = Date.now();
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  let env: Environment;
+  try {
+    env = await Environment.start({
+      envId: undefined,
+      edgePort: options.edgePort,
+      motoPort: options.motoPort,
+      redisPort: options.redisPort,
+      awsEndpoint: options.awsEndpoint,
+      redisUrl: options.redisUrl,
+      workers: options.workers,
+      apiKey: credentials.apiKey,
+      workerSecret: credentials.workerSecret,
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      workerDeadAfterMs: options.workerDeadAfterMs,
+      onLog: (source, line) => print(options.jsonLogs ? `${source} | ${line}` : formatLine(source, line)),
+    });
+  } catch (err) {
+    if (err instanceof PrerequisiteError) throw new UserError(err.message);
+    throw err;
+  }
+
+  let stopping = false;
+  const admin = await startAdminServer(env);
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    print(`\n${reason}: stopping environment ${env.envId}...`);
+    rmSync(config.stateFile, { force: true });
+    await admin.close();
+    await env.stop();
+    print("stopped; every port is free.");
+  };
+  const onSignal = (signal: string) => void stop(signal).then(() => process.exit(0));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGHUP", () => onSignal("SIGHUP"));
+
+  const client = new ApiClient(env.endpoint, credentials.apiKey);
+  const workers = await waitUntilReady(client, options.workers, 30_000);
+  if (workers === undefined || workers.workers.length < options.workers) {
+    print(renderStatus(environmentStatus(env), workers));
+    await stop("not ready within 30 s");
+    throw new UserError(
+      `the environment did not become ready within 30 s (${workers === undefined ? "the controller never answered through the Elastic IP" : `${workers.workers.length} of ${options.workers} workers registered`}); the logs above say why`,
+    );
+  }
+  const state: DevState = {
+    envId: env.envId,
+    pid: process.pid,
+    endpoint: env.endpoint,
+    adminUrl: admin.url,
+    apiKey: credentials.apiKey,
+    ready: true,
+    startedAt: started,
+  };
+  mkdirSync(path.dirname(config.stateFile), { recursive: true, mode: 0o700 });
+  writeFileSync(config.stateFile, JSON.stringify(state), { mode: 0o600 });
+  print("");
+  print(renderStatus(environmentStatus(env), workers));
+  print(`\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`);
+  print("Ctrl-C stops everything. Logs follow.\n");
+}
+
+async function waitUntilReady(client: ApiClient, workers: number, timeoutMs: number): Promise<WorkerList | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last: WorkerList | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await client.workers();
+      if (last.workers.length >= workers) return last;
+    } catch {
+      // The controller is still booting or claiming the Elastic IP.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}

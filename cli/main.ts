@@ -1,0 +1,49 @@
+/** `faas <noun> <verb>`: one file per command under commands/, HTTP in client.ts. */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { devDownCommand } from "./commands/dev-down";
+import { devStatusCommand } from "./commands/dev-status";
+import { devUpCommand } from "./commands/dev-up";
+import { fnDeployCommand } from "./commands/fn-deploy";
+import { fnGetCommand } from "./commands/fn-get";
+import { fnInvokeCommand } from "./commands/fn-invoke";
+import { fnListCommand } from "./commands/fn-list";
+import { fnRmCommand } from "./commands/fn-rm";
+import { invocationGetCommand } from "./commands/invocation-get";
+import { workersCommand } from "./commands/workers";
+import { UserError } from "./errors";
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName("faas")
+    .command("dev", "Run the platform locally", (y) =>
+      y.command(devUpCommand).command(devDownCommand).command(devStatusCommand).demandCommand(1, "name a dev command"),
+    )
+    .command("fn", "Deploy, invoke and manage functions", (y) =>
+      y
+        .command(fnDeployCommand)
+        .command(fnInvokeCommand)
+        .command(fnListCommand)
+        .command(fnGetCommand)
+        .command(fnRmCommand)
+        .demandCommand(1, "name a fn command"),
+    )
+    .command("invocation", "Inspect invocations", (y) => y.command(invocationGetCommand).demandCommand(1, "name an invocation command"))
+    .command(workersCommand)
+    .demandCommand(1, "name a command")
+    .strict()
+    .fail((msg, err) => {
+      throw err ?? new UserError(`${msg} (see \`faas --help\`)`);
+    })
+    .help()
+    .parseAsync();
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UserError) {
+    process.stderr.write(`faas: ${err.message}\n`);
+  } else {
+    process.stderr.write(`faas: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,132 @@
+# Instance roles: each allows exactly what that role's boot and service do, on its own resources.
+
+data "aws_iam_policy_document" "ec2_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+locals {
+  eip_arn = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:elastic-ip/${aws_eip.controller.allocation_id}"
+  log_stream_actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+}
+
+resource "aws_iam_role" "controller" {
+  name               = "${var.name}-controller"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+}
+
+resource "aws_iam_role_policy" "controller" {
+  name = "${var.name}-controller"
+  role = aws_iam_role.controller.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ClaimElasticIp"
+        Effect   = "Allow"
+        Action   = ["ec2:AssociateAddress"]
+        Resource = [local.eip_arn, "arn:${local.partition}:ec2:${var.region}:${local.account_id}:instance/*", "arn:${local.partition}:ec2:${var.region}:${local.account_id}:network-interface/*"]
+      },
+      {
+        # Describe* calls cannot be scoped to a resource.
+        Sid      = "FindElasticIp"
+        Effect   = "Allow"
+        Action   = ["ec2:DescribeAddresses"]
+        Resource = ["*"]
+      },
+      {
+        Sid      = "ReadSecrets"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter", "ssm:GetParameters"]
+        Resource = [aws_ssm_parameter.api_key.arn, aws_ssm_parameter.worker_secret.arn]
+      },
+      {
+        Sid      = "EnqueueTasks"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+        Resource = [aws_sqs_queue.tasks.arn]
+      },
+      {
+        Sid      = "FunctionCode"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = ["${aws_s3_bucket.functions.arn}/*"]
+      },
+      {
+        # HeadObject answers 404 instead of 403 only with ListBucket.
+        Sid      = "FunctionCodeList"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = [aws_s3_bucket.functions.arn]
+      },
+      {
+        Sid      = "FunctionMetadata"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
+        Resource = [aws_dynamodb_table.functions.arn]
+      },
+      {
+        Sid      = "ShipLogs"
+        Effect   = "Allow"
+        Action   = local.log_stream_actions
+        Resource = [aws_cloudwatch_log_group.controller.arn, "${aws_cloudwatch_log_group.controller.arn}:*"]
+      },
+    ]
+  })
+}
+
+resource "aws_iam_instance_profile" "controller" {
+  name = "${var.name}-controller"
+  role = aws_iam_role.controller.name
+}
+
+# Workers never touch the DynamoDB table (the task carries the code's S3 key), so they get no access
+# to it; nor to the API key.
+resource "aws_iam_role" "worker" {
+  name               = "${var.name}-worker"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name = "${var.name}-worker"
+  role = aws_iam_role.worker.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ConsumeTasks"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+        Resource = [aws_sqs_queue.tasks.arn]
+      },
+      {
+        Sid      = "FunctionCode"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${aws_s3_bucket.functions.arn}/*"]
+      },
+      {
+        Sid      = "ReadWorkerSecret"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameter"]
+        Resource = [aws_ssm_parameter.worker_secret.arn]
+      },
+      {
+        Sid      = "ShipLogs"
+        Effect   = "Allow"
+        Action   = local.log_stream_actions
+        Resource = [aws_cloudwatch_log_group.worker.arn, "${aws_cloudwatch_log_group.worker.arn}:*"]
+      },
+    ]
+  })
+}
+
+resource "aws_iam_instance_profile" "worker" {
+  name = "${var.name}-worker"
+  role = aws_iam_role.worker.name
+}

@@ -1,0 +1,98 @@
+# The VPC: public subnets hold the controller (its only way out is the internet gateway), private
+# subnets hold the workers and Redis and have no route out of the VPC at all. There is no NAT gateway
+# ($32.85 a month before traffic) and no load balancer: the Elastic IP is the front door and AWS APIs
+# are reached through the endpoints below.
+
+resource "aws_vpc" "main" {
+  cidr_block = var.vpc_cidr
+  # Both are needed for interface endpoints' private DNS, and for the Elastic IP's public DNS name to
+  # resolve to the controller's private address inside the VPC (how workers reach the controller).
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = { Name = var.name }
+}
+
+resource "aws_internet_gateway" "main" {
+  vpc_id = aws_vpc.main.id
+  tags   = { Name = var.name }
+}
+
+resource "aws_subnet" "public" {
+  count             = length(local.azs)
+  vpc_id            = aws_vpc.main.id
+  availability_zone = local.azs[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 8, count.index)
+  # The controller's launch template asks for a public IP itself; nothing else lands here.
+  map_public_ip_on_launch = false
+  tags                    = { Name = "${var.name}-public-${local.azs[count.index]}", Tier = "public" }
+}
+
+resource "aws_subnet" "private" {
+  count             = length(local.azs)
+  vpc_id            = aws_vpc.main.id
+  availability_zone = local.azs[count.index]
+  cidr_block        = cidrsubnet(var.vpc_cidr, 8, 100 + count.index)
+  tags              = { Name = "${var.name}-private-${local.azs[count.index]}", Tier = "private" }
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.main.id
+  tags   = { Name = "${var.name}-public" }
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.main.id
+}
+
+resource "aws_route_table_association" "public" {
+  count          = length(aws_subnet.public)
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+# Only the VPC's local route and the gateway endpoints' prefix-list routes: no 0.0.0.0/0.
+resource "aws_route_table" "private" {
+  vpc_id = aws_vpc.main.id
+  tags   = { Name = "${var.name}-private" }
+}
+
+resource "aws_route_table_association" "private" {
+  count          = length(aws_subnet.private)
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private.id
+}
+
+# Gateway endpoints are free: function code (S3) and function metadata (DynamoDB). They are attached
+# to the public route table too, so the controller's traffic to them stays off the internet.
+resource "aws_vpc_endpoint" "gateway" {
+  for_each          = toset(["s3", "dynamodb"])
+  vpc_id            = aws_vpc.main.id
+  service_name      = "com.amazonaws.${var.region}.${each.key}"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private.id, aws_route_table.public.id]
+  tags              = { Name = "${var.name}-${each.key}" }
+}
+
+locals {
+  # Interface endpoints cost $0.01/h per AZ each (design.md §5); every one must earn it:
+  #   sqs  - required: workers long-poll the task queue.
+  #   ssm  - workers read the worker secret from Parameter Store at boot instead of having it baked in
+  #          an AMI or readable in user data.
+  #   logs - optional (ship_worker_logs): the CloudWatch agent ships /faas/worker.
+  # Not added: ec2 (only the controller calls it, over the internet gateway), sts, kms, monitoring.
+  interface_endpoints = concat(["sqs", "ssm"], var.ship_worker_logs ? ["logs"] : [])
+  endpoint_subnet_ids = slice(aws_subnet.private[*].id, 0, min(var.interface_endpoint_az_count, length(aws_subnet.private)))
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each            = toset(local.interface_endpoints)
+  vpc_id              = aws_vpc.main.id
+  service_name        = "com.amazonaws.${var.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = local.endpoint_subnet_ids
+  security_group_ids  = [aws_security_group.endpoints.id]
+  private_dns_enabled = true
+  tags                = { Name = "${var.name}-${each.key}" }
+}

@@ -1,0 +1,49 @@
+output "elastic_ip" {
+  description = "The platform's only public address."
+  value       = aws_eip.controller.public_ip
+}
+
+output "elastic_ip_allocation_id" {
+  description = "The Elastic IP's allocation id (FAAS_EIP_ALLOCATION_ID)."
+  value       = aws_eip.controller.allocation_id
+}
+
+output "api_url" {
+  description = "The public API."
+  value       = "http://${aws_eip.controller.public_ip}:${var.controller_port}"
+}
+
+output "controller_url_for_workers" {
+  description = "How workers reach the controller from the private subnets."
+  value       = local.controller_url
+}
+
+output "queue_url" {
+  description = "The task queue."
+  value       = aws_sqs_queue.tasks.url
+}
+
+output "dead_letter_queue_url" {
+  description = "Where tasks go after too many deliveries."
+  value       = aws_sqs_queue.dead_letter.url
+}
+
+output "bucket" {
+  description = "Function code bucket."
+  value       = aws_s3_bucket.functions.bucket
+}
+
+output "table" {
+  description = "Function metadata table."
+  value       = aws_dynamodb_table.functions.name
+}
+
+output "redis_url" {
+  description = "The result store."
+  value       = local.redis_url
+}
+
+output "vpc_id" {
+  description = "The VPC."
+  value       = aws_vpc.main.id
+}

@@ -1,0 +1,35 @@
+terraform {
+  required_version = ">= 1.6"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+# Credentials and region come from the usual AWS environment. `make deploy TARGET=local` points this
+# same configuration at the local cloud with a generated *_override.tf file (see
+# deploy/scripts/tf-workdir.sh), the way tflocal does; nothing here knows about the emulator.
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = {
+      Project = var.name
+    }
+  }
+}
+
+data "aws_availability_zones" "available" {
+  state = "available"
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  azs        = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+}

@@ -1,0 +1,146 @@
+/**
+ * The platform's AWS resources in the emulator, created through the SDK exactly as they would be
+ * against AWS: a VPC with a public and a private subnet, the task queue with its dead-letter queue and
+ * redrive policy, the code bucket, the function table, the controller's Elastic IP and the log groups.
+ * Everything is idempotent, so pointing at an emulator that already has them is fine.
+ */
+import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import {
+  AllocateAddressCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeAddressesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from "@aws-sdk/client-ec2";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+
+export interface CloudResources {
+  queueUrl: string;
+  dlqUrl: string;
+  bucket: string;
+  table: string;
+  eipAllocationId: string;
+  eipPublicIp: string;
+  eipTag: string;
+  publicSubnetId: string;
+  privateSubnetId: string;
+}
+
+export interface ResourceOptions {
+  prefix: string;
+  visibilityTimeoutS: number;
+  maxReceiveCount: number;
+}
+
+export interface Clients {
+  sqs: SQSClient;
+  s3: S3Client;
+  dynamo: DynamoDBClient;
+  ec2: EC2Client;
+  logs: CloudWatchLogsClient;
+}
+
+export async function createCloudResources(c: Clients, o: ResourceOptions): Promise<CloudResources> {
+  const { publicSubnetId, privateSubnetId } = await ensureNetwork(c.ec2, o.prefix);
+
+  const dlq = await c.sqs.send(
+    new CreateQueueCommand({ QueueName: `${o.prefix}-tasks-dlq`, Attributes: { MessageRetentionPeriod: "1209600" } }),
+  );
+  const dlqUrl = dlq.QueueUrl ?? "";
+  const dlqArn = (
+    await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] }))
+  ).Attributes?.QueueArn;
+  const queue = await c.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${o.prefix}-tasks`,
+      Attributes: {
+        VisibilityTimeout: String(o.visibilityTimeoutS),
+        ReceiveMessageWaitTimeSeconds: "20",
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: o.maxReceiveCount }),
+      },
+    }),
+  );
+
+  const bucket = `${o.prefix}-code`;
+  await c.s3.send(new CreateBucketCommand({ Bucket: bucket })).catch(ignore(/BucketAlready/));
+
+  const table = `${o.prefix}-functions`;
+  await c.dynamo
+    .send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "name", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "name", KeyType: "HASH" }],
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!(err instanceof ResourceInUseException)) throw err;
+    });
+
+  const eipTag = `${o.prefix}-controller`;
+  const existing = await c.ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: [eipTag] }] }));
+  const address =
+    existing.Addresses?.[0] ??
+    (await c.ec2.send(
+      new AllocateAddressCommand({
+        Domain: "vpc",
+        TagSpecifications: [{ ResourceType: "elastic-ip", Tags: [{ Key: "Name", Value: eipTag }] }],
+      }),
+    ));
+
+  for (const logGroupName of [`/${o.prefix}/controller`, `/${o.prefix}/worker`]) {
+    await c.logs.send(new CreateLogGroupCommand({ logGroupName })).catch(ignore(/AlreadyExists/));
+  }
+
+  return {
+    queueUrl: queue.QueueUrl ?? "",
+    dlqUrl,
+    bucket,
+    table,
+    eipAllocationId: address.AllocationId ?? "",
+    eipPublicIp: address.PublicIp ?? "",
+    eipTag,
+    publicSubnetId,
+    privateSubnetId,
+  };
+}
+
+async function ensureNetwork(ec2: EC2Client, prefix: string): Promise<{ publicSubnetId: string; privateSubnetId: string }> {
+  const name = `${prefix}-vpc`;
+  const found = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "tag:Name", Values: [name] }] }));
+  let vpcId = found.Vpcs?.[0]?.VpcId;
+  if (vpcId === undefined) {
+    const vpc = await ec2.send(
+      new CreateVpcCommand({
+        CidrBlock: "10.0.0.0/16",
+        TagSpecifications: [{ ResourceType: "vpc", Tags: [{ Key: "Name", Value: name }] }],
+      }),
+    );
+    vpcId = vpc.Vpc?.VpcId ?? "";
+  }
+  const subnet = async (tier: string, cidr: string): Promise<string> => {
+    const tag = `${prefix}-${tier}`;
+    const existing = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: [tag] }] }));
+    const id = existing.Subnets?.[0]?.SubnetId;
+    if (id !== undefined) return id;
+    const created = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: cidr,
+        AvailabilityZone: "us-east-1a",
+        TagSpecifications: [{ ResourceType: "subnet", Tags: [{ Key: "Name", Value: tag }] }],
+      }),
+    );
+    return created.Subnet?.SubnetId ?? "";
+  };
+  return { publicSubnetId: await subnet("public", "10.0.1.0/24"), privateSubnetId: await subnet("private", "10.0.11.0/24") };
+}
+
+const ignore = (pattern: RegExp) => (err: unknown) => {
+  if (!pattern.test(String((err as { name?: string }).name) + String(err))) throw err;
+};

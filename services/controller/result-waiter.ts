@@ -1,0 +1,96 @@
+/**
+ * Synchronous callers wait here for their result. One subscriber connection listens on the results
+ * channel for the whole controller and hands each result to the request waiting for that id: no
+ * polling loop per request. Because pub/sub drops what is published while disconnected, every waiter
+ * re-reads its result after a reconnect and once more before it gives up.
+ */
+import { Redis } from "ioredis";
+import { InvocationResult } from "../../contracts";
+import { InvocationStore, RESULTS_CHANNEL } from "../common/invocation-store";
+import { Logger } from "../common/logger";
+
+interface Waiter {
+  resolve: (result: InvocationResult | undefined) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class ResultWaiter {
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly store: InvocationStore,
+    private readonly log: Logger,
+    private readonly onResult: (result: InvocationResult) => void = () => undefined,
+  ) {
+    subscriber.on("message", (_channel: string, message: string) => {
+      this.handle(message);
+    });
+    subscriber.on("ready", () => void this.recheckAll());
+  }
+
+  async start(): Promise<void> {
+    await this.subscriber.subscribe(RESULTS_CHANNEL);
+  }
+
+  get size(): number {
+    return this.waiters.size;
+  }
+
+  /** Register before the task is enqueued, so a fast result cannot slip past. Resolves undefined on timeout. */
+  wait(id: string, timeoutMs: number): Promise<InvocationResult | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => void this.expire(id), timeoutMs);
+      this.waiters.set(id, { resolve, timer });
+    });
+  }
+
+  cancel(id: string): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    this.waiters.delete(id);
+    waiter.resolve(undefined);
+  }
+
+  async close(): Promise<void> {
+    for (const id of [...this.waiters.keys()]) this.cancel(id);
+    this.subscriber.disconnect();
+    await Promise.resolve();
+  }
+
+  private handle(message: string): void {
+    let result: InvocationResult;
+    try {
+      result = InvocationResult.parse(JSON.parse(message));
+    } catch (err) {
+      this.log.warn({ err: String(err) }, "ignoring malformed result message");
+      return;
+    }
+    this.onResult(result);
+    this.settle(result.invocationId, result);
+  }
+
+  private settle(id: string, result: InvocationResult): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    clearTimeout(waiter.timer);
+    this.waiters.delete(id);
+    waiter.resolve(result);
+  }
+
+  private async expire(id: string): Promise<void> {
+    const last = await this.store.getResult(id).catch(() => undefined);
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    this.waiters.delete(id);
+    waiter.resolve(last);
+  }
+
+  private async recheckAll(): Promise<void> {
+    for (const id of [...this.waiters.keys()]) {
+      const result = await this.store.getResult(id).catch(() => undefined);
+      if (result !== undefined) this.settle(id, result);
+    }
+  }
+}

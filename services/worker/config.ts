@@ -1,0 +1,50 @@
+import os from "node:os";
+import path from "node:path";
+import { z } from "zod";
+import { Env, intVar, parseEnv } from "../common/config";
+
+/** Every variable the worker reads; docs/configuration.md describes each. */
+export function loadConfig(env: Env = process.env) {
+  const raw = parseEnv(
+    {
+      FAAS_CONTROLLER_URL: z.url(),
+      FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
+      FAAS_REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+      FAAS_QUEUE_URL: z.url(),
+      FAAS_BUCKET: z.string().min(3),
+      FAAS_WORKER_ID: z.string().optional(),
+      FAAS_WORKER_SLOTS: intVar(4, 1),
+      FAAS_HEARTBEAT_INTERVAL_MS: intVar(10_000, 10),
+      FAAS_VISIBILITY_TIMEOUT_S: intVar(30, 1),
+      FAAS_POLL_WAIT_S: intVar(20, 0),
+      FAAS_RESULT_TTL_SECONDS: intVar(86_400, 1),
+      FAAS_WARM_IDLE_MS: intVar(300_000, 0),
+      FAAS_MAX_WARM_PROCESSES: intVar(16, 0),
+      FAAS_SANDBOX_USER: z.string().default("nobody"),
+      FAAS_CODE_DIR: z.string().optional(),
+      FAAS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
+    },
+    env,
+  );
+  return {
+    controllerUrl: raw.FAAS_CONTROLLER_URL.replace(/\/$/, ""),
+    workerSecret: raw.FAAS_WORKER_SECRET,
+    redisUrl: raw.FAAS_REDIS_URL,
+    queueUrl: raw.FAAS_QUEUE_URL,
+    bucket: raw.FAAS_BUCKET,
+    workerId: raw.FAAS_WORKER_ID,
+    slots: raw.FAAS_WORKER_SLOTS,
+    heartbeatIntervalMs: raw.FAAS_HEARTBEAT_INTERVAL_MS,
+    visibilityTimeoutS: raw.FAAS_VISIBILITY_TIMEOUT_S,
+    pollWaitS: Math.min(20, raw.FAAS_POLL_WAIT_S),
+    resultTtlSeconds: raw.FAAS_RESULT_TTL_SECONDS,
+    warmIdleMs: raw.FAAS_WARM_IDLE_MS,
+    maxWarmProcesses: raw.FAAS_MAX_WARM_PROCESSES,
+    sandboxUser: raw.FAAS_SANDBOX_USER,
+    codeDir: raw.FAAS_CODE_DIR ?? path.join(os.tmpdir(), `faas-worker-code-${process.pid}`),
+    logLevel: raw.FAAS_LOG_LEVEL,
+    metadataEndpoint: raw.AWS_EC2_METADATA_SERVICE_ENDPOINT,
+  };
+}
+export type WorkerConfig = ReturnType<typeof loadConfig>;

@@ -1,0 +1,160 @@
+/**
+ * The worker's entry: learn who we are, connect to Redis, prepare the code cache and sandbox pool,
+ * then long-poll the queue with as many messages in flight as there are free slots, heartbeating to
+ * the controller all along.
+ */
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { awsClients } from "../common/aws";
+import { Backoff, sleep } from "../common/backoff";
+import { Batcher } from "../common/batcher";
+import { readInstanceIdentity } from "../common/instance-identity";
+import { InvocationStore } from "../common/invocation-store";
+import { exitWithParent } from "../common/lifecycle";
+import { createLogger } from "../common/logger";
+import { connectRedis, waitReady } from "../common/redis";
+import { CodeCache } from "./code-cache";
+import { loadConfig } from "./config";
+import { runHeartbeats } from "./heartbeat";
+import { resolveSandboxIdentity } from "./sandbox/identity";
+import { SandboxPool } from "./sandbox/pool";
+import { processMessage } from "./task-processor";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const identity = await readInstanceIdentity({ endpoint: config.metadataEndpoint });
+  const workerId = config.workerId ?? `${identity.instanceId}-${randomBytes(3).toString("hex")}`;
+  const log = createLogger("worker", config.logLevel, { instanceId: identity.instanceId, workerId });
+  const sandboxIdentity = resolveSandboxIdentity(config.sandboxUser);
+  log.info({ slots: config.slots, sandboxUser: sandboxIdentity.user }, "worker booting");
+
+  const aws = awsClients();
+  const redis = connectRedis(config.redisUrl, log, { failFast: false, name: "worker" });
+  await waitReady(redis, log, "results");
+  const store = new InvocationStore(redis, config.resultTtlSeconds);
+  const code = new CodeCache(aws.s3, config.bucket, config.codeDir);
+  const bootstrapPath = await code.init(path.join(__dirname, "sandbox", "bootstrap.js"));
+  const pool = new SandboxPool({
+    idleMs: config.warmIdleMs,
+    maxIdle: config.maxWarmProcesses,
+    identity: sandboxIdentity,
+    bootstrapPath,
+  });
+  const deleter = new Batcher<string>({
+    maxEntries: 10,
+    maxInFlight: 2,
+    flush: async (handles) => {
+      const out = await aws.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: config.queueUrl,
+          Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
+        }),
+      );
+      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+      return handles.map((_, i) => (failed.has(String(i)) ? new Error("delete refused") : undefined));
+    },
+  });
+
+  const stopping = new AbortController();
+  let inUse = 0;
+  let slotFreed: (() => void) | undefined;
+  const running = new Set<Promise<void>>();
+
+  const heartbeats = runHeartbeats(
+    {
+      controllerUrl: config.controllerUrl,
+      workerSecret: config.workerSecret,
+      intervalMs: config.heartbeatIntervalMs,
+      snapshot: () => ({
+        workerId,
+        instanceId: identity.instanceId,
+        slotsTotal: config.slots,
+        slotsInUse: inUse,
+        coldStarts: pool.coldStarts,
+        warmStarts: pool.warmStarts,
+        startedAt: Date.now() - Math.round(process.uptime() * 1000),
+      }),
+    },
+    log,
+    stopping.signal,
+  );
+
+  const shutdown = (reason: string) => {
+    if (stopping.signal.aborted) return;
+    log.info({ reason, running: running.size }, "worker stopping");
+    stopping.abort();
+    slotFreed?.();
+    void Promise.race([Promise.allSettled(running), sleep(15_000)])
+      .then(() => deleter.drain())
+      .finally(() => {
+        pool.closeAll();
+        rmSync(config.codeDir, { recursive: true, force: true });
+        redis.disconnect();
+        process.exit(0);
+      });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  exitWithParent(() => shutdown("parent exited"));
+
+  const deps = {
+    workerId,
+    sqs: aws.sqs,
+    queueUrl: config.queueUrl,
+    visibilityTimeoutS: config.visibilityTimeoutS,
+    store,
+    code,
+    pool,
+    deleteMessage: (receipt: string) =>
+      deleter.add(receipt).catch((err: unknown) => log.warn({ err: String(err) }, "could not delete a finished message")),
+    log,
+    signal: stopping.signal,
+  };
+
+  const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+  while (!stopping.signal.aborted) {
+    const free = config.slots - inUse;
+    if (free <= 0) {
+      await new Promise<void>((resolve) => (slotFreed = resolve));
+      continue;
+    }
+    try {
+      const out = await aws.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: config.queueUrl,
+          MaxNumberOfMessages: Math.min(10, free),
+          WaitTimeSeconds: config.pollWaitS,
+          VisibilityTimeout: config.visibilityTimeoutS,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+        { abortSignal: stopping.signal },
+      );
+      backoff.reset();
+      for (const message of out.Messages ?? []) {
+        inUse += 1;
+        const job = processMessage(deps, message)
+          .catch((err: unknown) => log.error({ err: String(err) }, "task processing failed"))
+          .finally(() => {
+            inUse -= 1;
+            running.delete(job);
+            slotFreed?.();
+            slotFreed = undefined;
+          });
+        running.add(job);
+      }
+    } catch (err) {
+      if (stopping.signal.aborted) break;
+      const delay = backoff.next();
+      log.warn({ err: String(err), retryInMs: delay }, "could not receive from the queue");
+      await sleep(delay, stopping.signal);
+    }
+  }
+  await heartbeats;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

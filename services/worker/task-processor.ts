@@ -1,0 +1,136 @@
+/**
+ * One SQS message, from receipt to deletion. The order is what makes results exactly-once:
+ * take the lease (skip if a result exists or another worker runs it), keep message and lease alive
+ * while the function runs, store the result with SET NX, and only then delete the message. A worker
+ * that dies at any point leaves a message that comes back after its visibility timeout and a lease that
+ * expires with it, so another worker runs the task again and the attempt counter shows it.
+ */
+import { ChangeMessageVisibilityCommand, Message, SQSClient } from "@aws-sdk/client-sqs";
+import { InvocationResult, InvocationTask } from "../../contracts";
+import { Backoff, sleep } from "../common/backoff";
+import { InvocationStore } from "../common/invocation-store";
+import { Logger } from "../common/logger";
+import { CodeCache } from "./code-cache";
+import { SandboxPool } from "./sandbox/pool";
+import { RunOutcome } from "./sandbox/sandbox-process";
+
+export interface ProcessorDeps {
+  workerId: string;
+  sqs: SQSClient;
+  queueUrl: string;
+  visibilityTimeoutS: number;
+  store: InvocationStore;
+  code: CodeCache;
+  pool: SandboxPool;
+  deleteMessage: (receiptHandle: string) => Promise<void>;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export async function processMessage(deps: ProcessorDeps, message: Message): Promise<void> {
+  const receipt = message.ReceiptHandle;
+  if (receipt === undefined) return;
+  const task = parseTask(message.Body);
+  if (task === undefined) {
+    // A message that is not a task can never succeed: leave it to the redrive policy (DLQ).
+    deps.log.error({ messageId: message.MessageId }, "message is not a valid task; leaving it for the dead-letter queue");
+    return;
+  }
+  const log = deps.log.child({ invocationId: task.invocationId, function: task.function.name });
+  const leaseMs = deps.visibilityTimeoutS * 1000;
+
+  const lease = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
+  if (lease === "finished") {
+    log.info("duplicate delivery of a finished invocation: deleting it without running");
+    await deps.deleteMessage(receipt);
+    return;
+  }
+  if (lease === "held") {
+    log.info("another worker is running this invocation: hiding this copy until it finishes");
+    await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch(() => undefined);
+    return;
+  }
+
+  let leaseLost = false;
+  const keepAlive = setInterval(() => {
+    void (async () => {
+      await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch((err: unknown) =>
+        log.warn({ err: String(err) }, "could not extend the message's visibility"),
+      );
+      const held = await deps.store.extendLease(task.invocationId, deps.workerId, leaseMs).catch(() => true);
+      if (!held) leaseLost = true;
+    })();
+  }, Math.max(200, (leaseMs / 3) | 0));
+
+  let outcome: RunOutcome;
+  let cold = false;
+  try {
+    const dir = await deps.code.dirFor(task.function);
+    const acquired = deps.pool.acquire(task.function, dir);
+    cold = acquired.cold;
+    outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
+    deps.pool.release(acquired.proc, outcome.status === "succeeded" && !leaseLost);
+  } catch (err) {
+    outcome = { status: "failed", error: { type: "WorkerError", message: `could not run the function: ${String(err)}` }, logs: "", durationMs: 0 };
+  } finally {
+    clearInterval(keepAlive);
+  }
+
+  if (leaseLost) {
+    log.warn("lost the lease while running (another worker took over): dropping this execution's result");
+    return;
+  }
+  const result: InvocationResult = {
+    invocationId: task.invocationId,
+    function: task.function.name,
+    status: outcome.status,
+    result: outcome.status === "succeeded" ? outcome.value : undefined,
+    error: outcome.error,
+    workerId: deps.workerId,
+    durationMs: outcome.durationMs,
+    coldStart: cold,
+    logs: outcome.logs,
+    finishedAt: Date.now(),
+  };
+  const stored = await storeUntilDone(deps, result, receipt, log);
+  log.info({ status: result.status, durationMs: result.durationMs, cold, stored }, "invocation finished");
+  if (stored !== "lease-lost") await deps.deleteMessage(receipt);
+}
+
+/** Keep the message hidden and retry while Redis is unreachable: the result must not be lost. */
+async function storeUntilDone(
+  deps: ProcessorDeps,
+  result: InvocationResult,
+  receipt: string,
+  log: Logger,
+): Promise<"stored" | "duplicate" | "lease-lost"> {
+  const backoff = new Backoff({ initialMs: 100, maxMs: 2000 });
+  let lastExtend = Date.now();
+  for (;;) {
+    try {
+      return await deps.store.storeResult(result);
+    } catch (err) {
+      if (deps.signal.aborted) throw err;
+      log.warn({ err: String(err) }, "could not store the result yet; retrying");
+      if (Date.now() - lastExtend > (deps.visibilityTimeoutS * 1000) / 3) {
+        lastExtend = Date.now();
+        await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch(() => undefined);
+      }
+      await sleep(backoff.next());
+    }
+  }
+}
+
+function changeVisibility(deps: ProcessorDeps, receipt: string, seconds: number): Promise<unknown> {
+  return deps.sqs.send(
+    new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: receipt, VisibilityTimeout: seconds }),
+  );
+}
+
+function parseTask(body: string | undefined): InvocationTask | undefined {
+  try {
+    return InvocationTask.parse(JSON.parse(body ?? ""));
+  } catch {
+    return undefined;
+  }
+}
