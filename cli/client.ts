@@ -87,7 +87,12 @@ export class ApiClient {
     return parsed.data;
   }
 
-  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const res = await this.send(method, path, body, headers);
     if (!res.ok) {
       const text = await res.text();
@@ -96,7 +101,12 @@ export class ApiClient {
     return res;
   }
 
-  private async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     try {
       return await fetch(`${this.endpoint}${path}`, {
         method,
@@ -127,7 +137,9 @@ function apiError(status: number, body: unknown, text: string): UserError {
   const parsed = ErrorBody.safeParse(body);
   if (parsed.success) {
     const { code, message, invocationId } = parsed.data.error;
-    return new UserError(`${code} (${status}): ${message}${invocationId ? ` [invocation ${invocationId}]` : ""}`);
+    return new UserError(
+      `${code} (${status}): ${message}${invocationId ? ` [invocation ${invocationId}]` : ""}`,
+    );
   }
   return new UserError(`the platform answered ${status}: ${text.slice(0, 300)}`);
 }

@@ -91,11 +91,17 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   writeFileSync(config.stateFile, JSON.stringify(state), { mode: 0o600 });
   print("");
   print(renderStatus(environmentStatus(env), workers));
-  print(`\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`);
+  print(
+    `\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`,
+  );
   print("Ctrl-C stops everything. Logs follow.\n");
 }
 
-async function waitUntilReady(client: ApiClient, workers: number, timeoutMs: number): Promise<WorkerList | undefined> {
+async function waitUntilReady(
+  client: ApiClient,
+  workers: number,
+  timeoutMs: number,
+): Promise<WorkerList | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last: WorkerList | undefined;
   while (Date.now() < deadline) {

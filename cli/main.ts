@@ -17,7 +17,11 @@ async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
     .scriptName("faas")
     .command("dev", "Run the platform locally", (y) =>
-      y.command(devUpCommand).command(devDownCommand).command(devStatusCommand).demandCommand(1, "name a dev command"),
+      y
+        .command(devUpCommand)
+        .command(devDownCommand)
+        .command(devStatusCommand)
+        .demandCommand(1, "name a dev command"),
     )
     .command("fn", "Deploy, invoke and manage functions", (y) =>
       y
@@ -28,12 +32,14 @@ async function main(): Promise<void> {
         .command(fnRmCommand)
         .demandCommand(1, "name a fn command"),
     )
-    .command("invocation", "Inspect invocations", (y) => y.command(invocationGetCommand).demandCommand(1, "name an invocation command"))
+    .command("invocation", "Inspect invocations", (y) =>
+      y.command(invocationGetCommand).demandCommand(1, "name an invocation command"),
+    )
     .command(workersCommand)
     .demandCommand(1, "name a command")
     .strict()
     .fail((msg, err) => {
-      throw err ?? new UserError(`${msg} (see \`faas --help\`)`);
+      throw err instanceof Error ? err : new UserError(`${msg} (see \`faas --help\`)`);
     })
     .help()
     .parseAsync();
@@ -43,7 +49,9 @@ main().catch((err: unknown) => {
   if (err instanceof UserError) {
     process.stderr.write(`faas: ${err.message}\n`);
   } else {
-    process.stderr.write(`faas: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `faas: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -28,7 +28,9 @@ export function environmentStatus(env: Environment): EnvironmentStatus {
   };
 }
 
-export async function startAdminServer(env: Environment): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startAdminServer(
+  env: Environment,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/status") {
       res.writeHead(200, { "content-type": "application/json" });

@@ -33,7 +33,8 @@ export async function startMoto(
     env: { ...process.env, ...label },
     onLine: (name, line, stream) => {
       // moto logs every request on stderr; only its problems belong in the stream.
-      if (!/HTTP\/1\.1" [23]\d\d/.test(line) && !/Running on|CTRL\+C|development server/.test(line)) onLine(name, line, stream);
+      if (!/HTTP\/1\.1" [23]\d\d/.test(line) && !/Running on|CTRL\+C|development server/.test(line))
+        onLine(name, line, stream);
     },
   });
   await waitForPort(port, 20_000, () => proc.running).catch((err: unknown) => {

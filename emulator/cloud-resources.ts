@@ -48,7 +48,10 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
   const { publicSubnetId, privateSubnetId } = await ensureNetwork(c.ec2, o.prefix);
 
   const dlq = await c.sqs.send(
-    new CreateQueueCommand({ QueueName: `${o.prefix}-tasks-dlq`, Attributes: { MessageRetentionPeriod: "1209600" } }),
+    new CreateQueueCommand({
+      QueueName: `${o.prefix}-tasks-dlq`,
+      Attributes: { MessageRetentionPeriod: "1209600" },
+    }),
   );
   const dlqUrl = dlq.QueueUrl ?? "";
   const dlqArn = (
@@ -83,7 +86,9 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
     });
 
   const eipTag = `${o.prefix}-controller`;
-  const existing = await c.ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: [eipTag] }] }));
+  const existing = await c.ec2.send(
+    new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: [eipTag] }] }),
+  );
   const address =
     existing.Addresses?.[0] ??
     (await c.ec2.send(
@@ -110,7 +115,10 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
   };
 }
 
-async function ensureNetwork(ec2: EC2Client, prefix: string): Promise<{ publicSubnetId: string; privateSubnetId: string }> {
+async function ensureNetwork(
+  ec2: EC2Client,
+  prefix: string,
+): Promise<{ publicSubnetId: string; privateSubnetId: string }> {
   const name = `${prefix}-vpc`;
   const found = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "tag:Name", Values: [name] }] }));
   let vpcId = found.Vpcs?.[0]?.VpcId;
@@ -125,7 +133,9 @@ async function ensureNetwork(ec2: EC2Client, prefix: string): Promise<{ publicSu
   }
   const subnet = async (tier: string, cidr: string): Promise<string> => {
     const tag = `${prefix}-${tier}`;
-    const existing = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: [tag] }] }));
+    const existing = await ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: [tag] }] }),
+    );
     const id = existing.Subnets?.[0]?.SubnetId;
     if (id !== undefined) return id;
     const created = await ec2.send(
@@ -138,7 +148,10 @@ async function ensureNetwork(ec2: EC2Client, prefix: string): Promise<{ publicSu
     );
     return created.Subnet?.SubnetId ?? "";
   };
-  return { publicSubnetId: await subnet("public", "10.0.1.0/24"), privateSubnetId: await subnet("private", "10.0.11.0/24") };
+  return {
+    publicSubnetId: await subnet("public", "10.0.1.0/24"),
+    privateSubnetId: await subnet("private", "10.0.11.0/24"),
+  };
 }
 
 const ignore = (pattern: RegExp) => (err: unknown) => {

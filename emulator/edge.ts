@@ -53,7 +53,9 @@ export class ElasticIpEdge {
 
   async refresh(): Promise<void> {
     try {
-      const out = await this.options.ec2.send(new DescribeAddressesCommand({ AllocationIds: [this.options.allocationId] }));
+      const out = await this.options.ec2.send(
+        new DescribeAddressesCommand({ AllocationIds: [this.options.allocationId] }),
+      );
       const id = out.Addresses?.[0]?.InstanceId;
       this.associatedWith = id === undefined || id === "" ? undefined : id;
     } catch {
@@ -65,9 +67,12 @@ export class ElasticIpEdge {
     const instanceId = this.associatedWith;
     const target = instanceId === undefined ? undefined : this.options.targetOf(instanceId);
     if (instanceId === undefined || target === undefined) {
-      unavailable(res, instanceId === undefined
-        ? "the Elastic IP is not associated with any instance (a controller is booting or being replaced); retry shortly"
-        : `the Elastic IP points to ${instanceId}, which is not serving`);
+      unavailable(
+        res,
+        instanceId === undefined
+          ? "the Elastic IP is not associated with any instance (a controller is booting or being replaced); retry shortly"
+          : `the Elastic IP points to ${instanceId}, which is not serving`,
+      );
       return;
     }
     const upstream = http.request(
@@ -86,7 +91,8 @@ export class ElasticIpEdge {
     );
     upstream.on("error", (err) => {
       void this.refresh();
-      if (!res.headersSent) unavailable(res, `the instance behind the Elastic IP (${instanceId}) did not answer: ${err.message}`);
+      if (!res.headersSent)
+        unavailable(res, `the instance behind the Elastic IP (${instanceId}) did not answer: ${err.message}`);
       else res.destroy();
     });
     req.pipe(upstream);
@@ -95,6 +101,10 @@ export class ElasticIpEdge {
 
 function unavailable(res: http.ServerResponse, message: string): void {
   const body = JSON.stringify({ error: { code: "ServiceUnavailable", message } });
-  res.writeHead(503, { "content-type": "application/json", "retry-after": "1", "content-length": Buffer.byteLength(body) });
+  res.writeHead(503, {
+    "content-type": "application/json",
+    "retry-after": "1",
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 }

@@ -79,7 +79,13 @@ export class Environment {
     readonly awsEndpoint: string,
     readonly redisUrl: string,
     readonly resources: CloudResources,
-    readonly clients: { ec2: EC2Client; sqs: SQSClient; s3: S3Client; dynamo: DynamoDBClient; logs: CloudWatchLogsClient },
+    readonly clients: {
+      ec2: EC2Client;
+      sqs: SQSClient;
+      s3: S3Client;
+      dynamo: DynamoDBClient;
+      logs: CloudWatchLogsClient;
+    },
     readonly edge: ElasticIpEdge,
     private readonly moto: AwsEmulator | undefined,
     private readonly redis: RedisHandle | undefined,
@@ -106,8 +112,12 @@ export class Environment {
     try {
       await assertPortFree(options.edgePort, "the Elastic IP edge", "FAAS_EDGE_PORT");
       const [moto, redis] = await Promise.all([
-        options.awsEndpoint === undefined ? startMoto(options.motoPort ?? 4566, labels, log) : Promise.resolve(undefined),
-        options.redisUrl === undefined ? startRedis(options.redisPort ?? 6379, labels, log) : Promise.resolve(undefined),
+        options.awsEndpoint === undefined
+          ? startMoto(options.motoPort ?? 4566, labels, log)
+          : Promise.resolve(undefined),
+        options.redisUrl === undefined
+          ? startRedis(options.redisPort ?? 6379, labels, log)
+          : Promise.resolve(undefined),
       ]);
       if (moto) cleanups.push(() => moto.stop());
       if (redis) cleanups.push(() => redis.stop());
@@ -132,13 +142,13 @@ export class Environment {
         maxReceiveCount: options.maxReceiveCount ?? 5,
       });
 
-      let env: Environment | undefined;
+      const holder: { env?: Environment } = {};
       const edge = new ElasticIpEdge({
         port: options.edgePort,
         allocationId: resources.eipAllocationId,
         ec2: clients.ec2,
         targetOf: (id) => {
-          const instance = env?.instances.get(id);
+          const instance = holder.env?.instances.get(id);
           return instance?.state === "running" && instance.port !== undefined
             ? { host: "127.0.0.1", port: instance.port }
             : undefined;
@@ -146,7 +156,19 @@ export class Environment {
       });
       await edge.start();
       cleanups.push(() => edge.stop());
-      env = new Environment(options, awsEndpoint, redisUrl, resources, clients, edge, moto, redis, options.runtime ?? new ProcessRuntime(), envId);
+      const env = new Environment(
+        options,
+        awsEndpoint,
+        redisUrl,
+        resources,
+        clients,
+        edge,
+        moto,
+        redis,
+        options.runtime ?? new ProcessRuntime(),
+        envId,
+      );
+      holder.env = env;
       const started = env;
       cleanups.push(() => started.stopInstances());
 
@@ -248,7 +270,11 @@ export class Environment {
     void handle.exited.then(({ code, signal }) => {
       if (instance.state === "running") {
         instance.state = "stopped";
-        this.options.onLog?.(source, `instance process exited (${signal ?? `code ${code ?? "?"}`})`, "stderr");
+        this.options.onLog?.(
+          source,
+          `instance process exited (${signal ?? `code ${code ?? "?"}`})`,
+          "stderr",
+        );
       }
     });
     return this.info(instance);
@@ -273,7 +299,9 @@ export class Environment {
     if (address?.InstanceId === instanceId && address.AssociationId) {
       await this.clients.ec2.send(new DisassociateAddressCommand({ AssociationId: address.AssociationId }));
     }
-    await this.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })).catch(() => undefined);
+    await this.clients.ec2
+      .send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }))
+      .catch(() => undefined);
     await this.edge.refresh();
   }
 

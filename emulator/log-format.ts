@@ -1,5 +1,12 @@
 /** Turns a component's JSON log line into one short readable line, prefixed with its source. */
-const LEVELS: Record<number, string> = { 10: "TRACE", 20: "DEBUG", 30: "INFO ", 40: "WARN ", 50: "ERROR", 60: "FATAL" };
+const LEVELS: Record<number, string> = {
+  10: "TRACE",
+  20: "DEBUG",
+  30: "INFO ",
+  40: "WARN ",
+  50: "ERROR",
+  60: "FATAL",
+};
 const SKIP = new Set(["level", "time", "msg", "pid", "hostname", "component", "instanceId", "workerId"]);
 
 export function formatLine(source: string, line: string, width = 32): string {

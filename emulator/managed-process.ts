@@ -23,11 +23,13 @@ export class ManagedProcess {
 
   constructor(readonly options: ManagedProcessOptions) {
     this.child = spawn(options.command, options.args, {
-      env: options.env as NodeJS.ProcessEnv,
+      env: options.env,
       cwd: options.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
-    this.child.on("error", (err) => options.onLine(options.name, `failed to start: ${err.message}`, "stderr"));
+    this.child.on("error", (err) =>
+      options.onLine(options.name, `failed to start: ${err.message}`, "stderr"),
+    );
     this.exited = new Promise((resolve) => {
       this.child.on("exit", (code, signal) => {
         this.exitInfo = { code, signal };
@@ -36,7 +38,8 @@ export class ManagedProcess {
     });
     for (const stream of ["stdout", "stderr"] as const) {
       const source = this.child[stream];
-      if (source) createInterface({ input: source }).on("line", (line) => options.onLine(options.name, line, stream));
+      if (source)
+        createInterface({ input: source }).on("line", (line) => options.onLine(options.name, line, stream));
     }
     this.child.stdin?.on("error", () => undefined);
   }

@@ -8,7 +8,10 @@ export class ProcessRuntime implements Runtime {
 
   constructor(private readonly distRoot: string = path.resolve(__dirname, "..")) {}
 
-  launch(spec: InstanceSpec, onLine: (line: string, stream: "stdout" | "stderr") => void): Promise<RunningInstance> {
+  launch(
+    spec: InstanceSpec,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<RunningInstance> {
     const entry = path.join(this.distRoot, "services", spec.role, "main.js");
     const proc = new ManagedProcess({
       name: spec.instanceId,

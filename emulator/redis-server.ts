@@ -25,7 +25,18 @@ export async function startRedis(
   const proc = new ManagedProcess({
     name: "redis",
     command,
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--loglevel",
+      "warning",
+    ],
     env: { ...process.env, ...label },
     onLine,
   });

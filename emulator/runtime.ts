@@ -19,5 +19,8 @@ export interface RunningInstance {
 
 export interface Runtime {
   readonly kind: "process" | "docker";
-  launch(spec: InstanceSpec, onLine: (line: string, stream: "stdout" | "stderr") => void): Promise<RunningInstance>;
+  launch(
+    spec: InstanceSpec,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<RunningInstance>;
 }

@@ -28,7 +28,12 @@ export function renderStatus(status: EnvironmentStatus, workers: WorkerList | un
       lines.push(
         table([
           ["WORKER", "INSTANCE", "LAST HEARTBEAT", "SLOTS"],
-          ...workers.workers.map((w) => [w.workerId, w.instanceId, `${w.secondsSinceHeartbeat}s ago`, `${w.slotsInUse}/${w.slotsTotal}`]),
+          ...workers.workers.map((w) => [
+            w.workerId,
+            w.instanceId,
+            `${w.secondsSinceHeartbeat}s ago`,
+            `${w.slotsInUse}/${w.slotsTotal}`,
+          ]),
         ]),
       );
     }
@@ -38,5 +43,14 @@ export function renderStatus(status: EnvironmentStatus, workers: WorkerList | un
 
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length))) ?? [];
-  return rows.map((r) => "  " + r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map(
+      (r) =>
+        "  " +
+        r
+          .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+          .join("  ")
+          .trimEnd(),
+    )
+    .join("\n");
 }

@@ -11,7 +11,8 @@ export const devStatusCommand: CommandModule = {
   handler: async () => {
     const config = loadCliConfig();
     const state = readDevState(config);
-    if (state === undefined || !pidAlive(state.pid)) throw new UserError("no environment is running: `make dev` starts one");
+    if (state === undefined || !pidAlive(state.pid))
+      throw new UserError("no environment is running: `make dev` starts one");
     const res = await fetch(`${state.adminUrl}/status`);
     const status = (await res.json()) as EnvironmentStatus;
     const workers = await new ApiClient(state.endpoint, state.apiKey).workers().catch(() => undefined);

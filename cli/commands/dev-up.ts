@@ -34,12 +34,18 @@ export const devUpCommand: CommandModule<object, Args> = {
       .option("redis-url", { type: "string", describe: "use this Redis instead of starting one" })
       .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
       .option("worker-dead-after-ms", { type: "number", default: 30_000 })
-      .option("json-logs", { type: "boolean", default: false, describe: "stream raw JSON log lines" }) as Argv<Args>,
+      .option("json-logs", {
+        type: "boolean",
+        default: false,
+        describe: "stream raw JSON log lines",
+      }),
   handler: async (args) => {
     const config = loadCliConfig();
     const existing = readDevState(config);
     if (existing !== undefined && pidAlive(existing.pid)) {
-      throw new UserError(`an environment is already running (${existing.envId}, pid ${existing.pid}): \`faas dev down\` stops it`);
+      throw new UserError(
+        `an environment is already running (${existing.envId}, pid ${existing.pid}): \`faas dev down\` stops it`,
+      );
     }
     if (args.detach) {
       await startDetached(config.logFile, config.stateFile);
@@ -71,7 +77,9 @@ async function startDetached(logFile: string, stateFile: string): Promise<void> 
   while (Date.now() < deadline) {
     const state = readDevState(config);
     if (state?.ready === true && state.pid === child.pid) {
-      process.stdout.write(`environment ${state.envId} is up (pid ${state.pid}) at ${state.endpoint}; logs: ${logFile}\n`);
+      process.stdout.write(
+        `environment ${state.envId} is up (pid ${state.pid}) at ${state.endpoint}; logs: ${logFile}\n`,
+      );
       return;
     }
     if (child.exitCode !== null || (child.pid !== undefined && !pidAlive(child.pid))) {

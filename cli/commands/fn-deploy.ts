@@ -25,7 +25,12 @@ export const fnDeployCommand: CommandModule<object, Args> = {
       .option("handler", { type: "string", default: "index.handler" })
       .option("timeout", { type: "number", default: 3000, describe: "timeout in ms" })
       .option("memory", { type: "number", default: 128, describe: "memory in MB" })
-      .option("env", { type: "string", array: true, default: [], describe: "KEY=VALUE, repeatable" }) as Argv<Args>,
+      .option("env", {
+        type: "string",
+        array: true,
+        default: [],
+        describe: "KEY=VALUE, repeatable",
+      }),
   handler: async (args) => {
     const code = packageCode(args.path, args.handler);
     const name = args.name ?? path.basename(args.path).replace(/\.js$/, "");

@@ -5,7 +5,7 @@ import { loadCliConfig, resolveTarget } from "../config";
 export const fnGetCommand: CommandModule<object, { name: string }> = {
   command: "get <name>",
   describe: "Describe a function",
-  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }) as Argv<{ name: string }>,
+  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
     const record = await new ApiClient(target.endpoint, target.apiKey).getFunction(args.name);

@@ -21,9 +21,16 @@ export const fnInvokeCommand: CommandModule<object, Args> = {
       .option("data", { type: "string", describe: "the event, as JSON" })
       .option("file", { type: "string", describe: "read the event from a JSON file" })
       .option("async", { type: "boolean", default: false })
-      .option("verbose", { alias: "v", type: "boolean", default: false, describe: "show invocation id, worker and duration" }) as Argv<Args>,
+      .option("verbose", {
+        alias: "v",
+        type: "boolean",
+        default: false,
+        describe: "show invocation id, worker and duration",
+      }),
   handler: async (args) => {
-    const event = parseEvent(args.data ?? (args.file === undefined ? undefined : readFileSync(args.file, "utf8")));
+    const event = parseEvent(
+      args.data ?? (args.file === undefined ? undefined : readFileSync(args.file, "utf8")),
+    );
     const target = resolveTarget(loadCliConfig());
     const client = new ApiClient(target.endpoint, target.apiKey);
     if (args.async) {

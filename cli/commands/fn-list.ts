@@ -14,7 +14,16 @@ export const fnListCommand: CommandModule = {
       process.stdout.write("no functions deployed\n");
       return;
     }
-    const rows = functions.map((f) => [f.name, String(f.version), f.handler, `${f.timeoutMs} ms`, `${f.memoryMb} MB`, f.updatedAt]);
-    process.stdout.write(`${table([["NAME", "VERSION", "HANDLER", "TIMEOUT", "MEMORY", "UPDATED"], ...rows])}\n`);
+    const rows = functions.map((f) => [
+      f.name,
+      String(f.version),
+      f.handler,
+      `${f.timeoutMs} ms`,
+      `${f.memoryMb} MB`,
+      f.updatedAt,
+    ]);
+    process.stdout.write(
+      `${table([["NAME", "VERSION", "HANDLER", "TIMEOUT", "MEMORY", "UPDATED"], ...rows])}\n`,
+    );
   },
 };

@@ -6,7 +6,7 @@ export const fnRmCommand: CommandModule<object, { name: string }> = {
   command: "rm <name>",
   aliases: ["delete"],
   describe: "Remove a function",
-  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }) as Argv<{ name: string }>,
+  builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
     await new ApiClient(target.endpoint, target.apiKey).deleteFunction(args.name);

@@ -5,7 +5,7 @@ import { loadCliConfig, resolveTarget } from "../config";
 export const invocationGetCommand: CommandModule<object, { id: string }> = {
   command: "get <id>",
   describe: "Show an invocation: status, result or error, worker, attempts, duration, logs",
-  builder: (y: Argv) => y.positional("id", { type: "string", demandOption: true }) as Argv<{ id: string }>,
+  builder: (y: Argv) => y.positional("id", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
     const view = await new ApiClient(target.endpoint, target.apiKey).getInvocation(args.id);

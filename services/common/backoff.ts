@@ -36,3 +36,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/** Read at call time: TypeScript narrows `signal.aborted` in loops as if it could not change. */
+export const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;

@@ -45,7 +45,11 @@ export class Batcher<T> {
     while (this.pending.length > 0 && this.inFlight < maxInFlight) {
       const batch: Pending<T>[] = [];
       let bytes = 0;
-      for (let next = this.pending[0]; next !== undefined && batch.length < maxEntries; next = this.pending[0]) {
+      for (
+        let next = this.pending[0];
+        next !== undefined && batch.length < maxEntries;
+        next = this.pending[0]
+      ) {
         const size = sizeOf?.(next.item) ?? 0;
         if (batch.length > 0 && bytes + size > maxBytes) break;
         batch.push(next);

@@ -31,7 +31,9 @@ export async function readInstanceIdentity(
       return { instanceId, availabilityZone };
     } catch (err) {
       if (attempt >= attempts || options.signal?.aborted) {
-        throw new Error(`instance metadata service unreachable after ${attempt} attempts: ${String(err)}`);
+        throw new Error(`instance metadata service unreachable after ${attempt} attempts: ${String(err)}`, {
+          cause: err,
+        });
       }
       await sleep(backoff.next(), options.signal);
     }

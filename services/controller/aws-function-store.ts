@@ -34,7 +34,9 @@ export class AwsFunctionStore implements FunctionStore {
     request: DeployFunctionRequest,
   ): Promise<{ record: FunctionRecord; changed: boolean }> {
     const code =
-      request.zip !== undefined ? Buffer.from(request.zip, "base64") : Buffer.from(request.source ?? "", "utf8");
+      request.zip !== undefined
+        ? Buffer.from(request.zip, "base64")
+        : Buffer.from(request.source ?? "", "utf8");
     if (request.zip !== undefined && !isZip(code)) {
       throw new ApiError("BadRequest", "'zip' is not a base64-encoded zip archive");
     }
@@ -83,10 +85,10 @@ export class AwsFunctionStore implements FunctionStore {
         new PutCommand({
           TableName: this.table,
           Item: record,
-          ConditionExpression:
-            previous === undefined ? "attribute_not_exists(#n)" : "#v = :previousVersion",
+          ConditionExpression: previous === undefined ? "attribute_not_exists(#n)" : "#v = :previousVersion",
           ExpressionAttributeNames: previous === undefined ? { "#n": "name" } : { "#v": "version" },
-          ExpressionAttributeValues: previous === undefined ? undefined : { ":previousVersion": previous.version },
+          ExpressionAttributeValues:
+            previous === undefined ? undefined : { ":previousVersion": previous.version },
         }),
       );
     } catch (err) {
@@ -99,7 +101,9 @@ export class AwsFunctionStore implements FunctionStore {
   }
 
   async get(name: string): Promise<FunctionRecord | undefined> {
-    const out = await this.docs.send(new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }));
+    const out = await this.docs.send(
+      new GetCommand({ TableName: this.table, Key: { name }, ConsistentRead: true }),
+    );
     return out.Item === undefined ? undefined : FunctionRecord.parse(out.Item);
   }
 
@@ -107,7 +111,9 @@ export class AwsFunctionStore implements FunctionStore {
     const records: FunctionRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.docs.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: startKey }));
+      const page = await this.docs.send(
+        new ScanCommand({ TableName: this.table, ExclusiveStartKey: startKey }),
+      );
       for (const item of page.Items ?? []) records.push(FunctionRecord.parse(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -127,7 +133,8 @@ export class AwsFunctionStore implements FunctionStore {
       await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return false;
       throw err;
     }
   }

@@ -25,24 +25,36 @@ export interface ClaimedAddress {
 }
 
 export async function findAllocationId(ec2: EC2Client, tag: string): Promise<string> {
-  const out = await ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: [tag] }] }));
+  const out = await ec2.send(
+    new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: [tag] }] }),
+  );
   const allocationId = out.Addresses?.[0]?.AllocationId;
   if (allocationId === undefined) throw new Error(`no Elastic IP is tagged Name=${tag}`);
   return allocationId;
 }
 
-export async function claimElasticIp(ec2: EC2Client, options: ClaimOptions, log: Logger): Promise<ClaimedAddress> {
+export async function claimElasticIp(
+  ec2: EC2Client,
+  options: ClaimOptions,
+  log: Logger,
+): Promise<ClaimedAddress> {
   const backoff = new Backoff(options.backoff ?? { initialMs: 250, maxMs: 5000 });
   for (let attempt = 1; ; attempt++) {
     try {
       const allocationId = options.allocationId ?? (await findAllocationId(ec2, options.tag));
       const assoc = await ec2.send(
-        new AssociateAddressCommand({ AllocationId: allocationId, InstanceId: options.instanceId, AllowReassociation: true }),
+        new AssociateAddressCommand({
+          AllocationId: allocationId,
+          InstanceId: options.instanceId,
+          AllowReassociation: true,
+        }),
       );
       const check = await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }));
       const address = check.Addresses?.[0];
       if (address?.InstanceId !== options.instanceId) {
-        throw new Error(`address is associated with ${address?.InstanceId ?? "nothing"} after AssociateAddress`);
+        throw new Error(
+          `address is associated with ${address?.InstanceId ?? "nothing"} after AssociateAddress`,
+        );
       }
       const claimed = {
         allocationId,
@@ -53,7 +65,7 @@ export async function claimElasticIp(ec2: EC2Client, options: ClaimOptions, log:
       log.info({ ...claimed, instanceId: options.instanceId }, "claimed the Elastic IP");
       return claimed;
     } catch (err) {
-      if (options.signal?.aborted) throw new Error("Elastic IP claim aborted");
+      if (options.signal?.aborted) throw new Error("Elastic IP claim aborted", { cause: err });
       const delay = backoff.next();
       log.warn({ err: String(err), attempt, retryInMs: delay }, "could not claim the Elastic IP yet");
       await sleep(delay, options.signal);

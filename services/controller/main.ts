@@ -99,7 +99,12 @@ async function main(): Promise<void> {
   if (config.eip.claim) {
     await claimElasticIp(
       aws.ec2,
-      { instanceId: identity.instanceId, allocationId: config.eip.allocationId, tag: config.eip.tag, signal: stopping.signal },
+      {
+        instanceId: identity.instanceId,
+        allocationId: config.eip.allocationId,
+        tag: config.eip.tag,
+        signal: stopping.signal,
+      },
       log,
     ).catch((err: unknown) => log.error({ err: String(err) }, "gave up claiming the Elastic IP"));
   }

@@ -30,7 +30,11 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
-    workers: new Gauge({ name: "faas_registered_workers", help: "Workers alive in the registry", registers: [registry] }),
+    workers: new Gauge({
+      name: "faas_registered_workers",
+      help: "Workers alive in the registry",
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "faas_queue_depth",
       help: "Approximate tasks waiting or in flight on the queue",

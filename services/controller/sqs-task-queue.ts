@@ -72,7 +72,9 @@ export class SqsTaskQueue implements TaskQueue {
         const failure = failed.get(String(i));
         return failure === undefined
           ? undefined
-          : new QueueUnavailableError(`the queue refused the task: ${failure.Code ?? "?"} ${failure.Message ?? ""}`);
+          : new QueueUnavailableError(
+              `the queue refused the task: ${failure.Code ?? "?"} ${failure.Message ?? ""}`,
+            );
       });
     } catch (err) {
       this.log.warn({ err: String(err), entries: bodies.length }, "queue send failed");
@@ -90,7 +92,8 @@ export class SqsTaskQueue implements TaskQueue {
       );
       const attrs = out.Attributes ?? {};
       this.depth =
-        Number(attrs.ApproximateNumberOfMessages ?? 0) + Number(attrs.ApproximateNumberOfMessagesNotVisible ?? 0);
+        Number(attrs.ApproximateNumberOfMessages ?? 0) +
+        Number(attrs.ApproximateNumberOfMessagesNotVisible ?? 0);
     } catch (err) {
       this.log.debug({ err: String(err) }, "queue depth sample failed");
     }

@@ -51,7 +51,8 @@ export class CodeCache {
       const zip = new AdmZip(bytes);
       for (const entry of zip.getEntries()) {
         const target = path.resolve(staging, entry.entryName);
-        if (!target.startsWith(staging + path.sep)) throw new Error(`zip entry escapes the code folder: ${entry.entryName}`);
+        if (!target.startsWith(staging + path.sep))
+          throw new Error(`zip entry escapes the code folder: ${entry.entryName}`);
         if (entry.isDirectory) {
           await mkdir(target, { recursive: true });
           continue;

@@ -4,7 +4,7 @@
  * heartbeat after a new controller appears arrives quickly and registers this worker again.
  */
 import { Heartbeat, HEADER, HeartbeatAck } from "../../contracts";
-import { Backoff, sleep } from "../common/backoff";
+import { Backoff, isAborted, sleep } from "../common/backoff";
 import { Logger } from "../common/logger";
 
 export interface HeartbeatOptions {
@@ -14,8 +14,15 @@ export interface HeartbeatOptions {
   snapshot: () => Heartbeat;
 }
 
-export async function runHeartbeats(options: HeartbeatOptions, log: Logger, signal: AbortSignal): Promise<void> {
-  const backoff = new Backoff({ initialMs: Math.min(250, options.intervalMs / 4), maxMs: Math.max(50, options.intervalMs / 2) });
+export async function runHeartbeats(
+  options: HeartbeatOptions,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const backoff = new Backoff({
+    initialMs: Math.min(250, options.intervalMs / 4),
+    maxMs: Math.max(50, options.intervalMs / 2),
+  });
   let controller: string | undefined;
   let failing = false;
   while (!signal.aborted) {
@@ -36,9 +43,10 @@ export async function runHeartbeats(options: HeartbeatOptions, log: Logger, sign
       backoff.reset();
       await sleep(options.intervalMs, signal);
     } catch (err) {
-      if (signal.aborted) return;
+      if (isAborted(signal)) return;
       const delay = backoff.next();
-      if (!failing) log.warn({ err: String(err), retryInMs: delay }, "controller unreachable; retrying heartbeat");
+      if (!failing)
+        log.warn({ err: String(err), retryInMs: delay }, "controller unreachable; retrying heartbeat");
       failing = true;
       await sleep(delay, signal);
     }

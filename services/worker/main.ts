@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { awsClients } from "../common/aws";
-import { Backoff, sleep } from "../common/backoff";
+import { Backoff, isAborted, sleep } from "../common/backoff";
 import { Batcher } from "../common/batcher";
 import { readInstanceIdentity } from "../common/instance-identity";
 import { InvocationStore } from "../common/invocation-store";
@@ -108,7 +108,9 @@ async function main(): Promise<void> {
     code,
     pool,
     deleteMessage: (receipt: string) =>
-      deleter.add(receipt).catch((err: unknown) => log.warn({ err: String(err) }, "could not delete a finished message")),
+      deleter
+        .add(receipt)
+        .catch((err: unknown) => log.warn({ err: String(err) }, "could not delete a finished message")),
     log,
     signal: stopping.signal,
   };
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
         running.add(job);
       }
     } catch (err) {
-      if (stopping.signal.aborted) break;
+      if (isAborted(stopping.signal)) break;
       const delay = backoff.next();
       log.warn({ err: String(err), retryInMs: delay }, "could not receive from the queue");
       await sleep(delay, stopping.signal);

@@ -33,34 +33,42 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
   const task = parseTask(message.Body);
   if (task === undefined) {
     // A message that is not a task can never succeed: leave it to the redrive policy (DLQ).
-    deps.log.error({ messageId: message.MessageId }, "message is not a valid task; leaving it for the dead-letter queue");
+    deps.log.error(
+      { messageId: message.MessageId },
+      "message is not a valid task; leaving it for the dead-letter queue",
+    );
     return;
   }
   const log = deps.log.child({ invocationId: task.invocationId, function: task.function.name });
   const leaseMs = deps.visibilityTimeoutS * 1000;
 
-  const lease = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
-  if (lease === "finished") {
+  const leaseOutcome = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
+  if (leaseOutcome === "finished") {
     log.info("duplicate delivery of a finished invocation: deleting it without running");
     await deps.deleteMessage(receipt);
     return;
   }
-  if (lease === "held") {
+  if (leaseOutcome === "held") {
     log.info("another worker is running this invocation: hiding this copy until it finishes");
     await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch(() => undefined);
     return;
   }
 
-  let leaseLost = false;
-  const keepAlive = setInterval(() => {
-    void (async () => {
-      await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch((err: unknown) =>
-        log.warn({ err: String(err) }, "could not extend the message's visibility"),
-      );
-      const held = await deps.store.extendLease(task.invocationId, deps.workerId, leaseMs).catch(() => true);
-      if (!held) leaseLost = true;
-    })();
-  }, Math.max(200, (leaseMs / 3) | 0));
+  const lease = { lost: false };
+  const keepAlive = setInterval(
+    () => {
+      void (async () => {
+        await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch((err: unknown) =>
+          log.warn({ err: String(err) }, "could not extend the message's visibility"),
+        );
+        const held = await deps.store
+          .extendLease(task.invocationId, deps.workerId, leaseMs)
+          .catch(() => true);
+        if (!held) lease.lost = true;
+      })();
+    },
+    Math.max(200, (leaseMs / 3) | 0),
+  );
 
   let outcome: RunOutcome;
   let cold = false;
@@ -69,14 +77,19 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     const acquired = deps.pool.acquire(task.function, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
-    deps.pool.release(acquired.proc, outcome.status === "succeeded" && !leaseLost);
+    deps.pool.release(acquired.proc, outcome.status === "succeeded" && !lease.lost);
   } catch (err) {
-    outcome = { status: "failed", error: { type: "WorkerError", message: `could not run the function: ${String(err)}` }, logs: "", durationMs: 0 };
+    outcome = {
+      status: "failed",
+      error: { type: "WorkerError", message: `could not run the function: ${String(err)}` },
+      logs: "",
+      durationMs: 0,
+    };
   } finally {
     clearInterval(keepAlive);
   }
 
-  if (leaseLost) {
+  if (lease.lost) {
     log.warn("lost the lease while running (another worker took over): dropping this execution's result");
     return;
   }
@@ -123,7 +136,11 @@ async function storeUntilDone(
 
 function changeVisibility(deps: ProcessorDeps, receipt: string, seconds: number): Promise<unknown> {
   return deps.sqs.send(
-    new ChangeMessageVisibilityCommand({ QueueUrl: deps.queueUrl, ReceiptHandle: receipt, VisibilityTimeout: seconds }),
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: deps.queueUrl,
+      ReceiptHandle: receipt,
+      VisibilityTimeout: seconds,
+    }),
   );
 }
 

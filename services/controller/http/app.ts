@@ -3,6 +3,7 @@
  * that every malformed, oversized or mistyped request gets the same JSON error shape.
  */
 import { randomUUID, timingSafeEqual } from "node:crypto";
+import { Script } from "node:vm";
 import express, { NextFunction, Request, Response } from "express";
 import { z } from "zod";
 import {
@@ -106,12 +107,17 @@ export function createApp(deps: AppDeps): express.Express {
     const event = parseEvent(req);
     const fn = await functionCache.get(name);
     if (fn === undefined) throw notFound(name);
-    const isAsync =
-      req.get(HEADER.invocationType)?.toLowerCase() === "event" || req.query.async === "true";
+    const isAsync = req.get(HEADER.invocationType)?.toLowerCase() === "event" || req.query.async === "true";
     checkCapacity(deps, isAsync);
 
     const invocationId = randomUUID();
-    const task: InvocationTask = { invocationId, function: fn, event, mode: isAsync ? "async" : "sync", enqueuedAt: Date.now() };
+    const task: InvocationTask = {
+      invocationId,
+      function: fn,
+      event,
+      mode: isAsync ? "async" : "sync",
+      enqueuedAt: Date.now(),
+    };
     const waitMs = fn.timeoutMs + deps.syncWaitExtraMs;
     const resultPromise = isAsync ? undefined : deps.results.wait(invocationId, waitMs);
     try {
@@ -145,7 +151,8 @@ export function createApp(deps: AppDeps): express.Express {
     const id = String(req.params.id ?? "");
     if (!z.uuid().safeParse(id).success) throw new ApiError("BadRequest", "invocation ids are UUIDs");
     const view = await deps.invocations.view(id);
-    if (view === undefined) throw new ApiError("NotFound", `no invocation '${id}' (results expire after their TTL)`);
+    if (view === undefined)
+      throw new ApiError("NotFound", `no invocation '${id}' (results expire after their TTL)`);
     res.json(view);
   });
 
@@ -155,7 +162,11 @@ export function createApp(deps: AppDeps): express.Express {
     }
     const beat = parseJsonBody(req, Heartbeat);
     const registered = deps.registry.heartbeat(beat);
-    res.json({ controllerInstanceId: deps.instanceId(), heartbeatIntervalMs: deps.heartbeatIntervalMs, registered });
+    res.json({
+      controllerInstanceId: deps.instanceId(),
+      heartbeatIntervalMs: deps.heartbeatIntervalMs,
+      registered,
+    });
   });
 
   app.get("/api/workers", requireApiKey, (_req, res) => {
@@ -174,7 +185,10 @@ export function createApp(deps: AppDeps): express.Express {
     const body: ErrorBody = {
       error: { code: apiError.code, message: apiError.message, invocationId: apiError.extra.invocationId },
     };
-    res.status(apiError.status).set(apiError.extra.headers ?? {}).json(body);
+    res
+      .status(apiError.status)
+      .set(apiError.extra.headers ?? {})
+      .json(body);
   });
   return app;
 }
@@ -187,14 +201,20 @@ function sendResult(res: Response, result: InvocationResult): void {
     [HEADER.coldStart]: String(result.coldStart),
   });
   if (result.status === "succeeded") {
-    res.status(200).type("application/json").send(JSON.stringify(result.result ?? null));
+    res
+      .status(200)
+      .type("application/json")
+      .send(JSON.stringify(result.result ?? null));
     return;
   }
   const code = result.status === "timed_out" ? "FunctionTimedOut" : "FunctionError";
   const body: ErrorBody = {
     error: { code, message: result.error?.message ?? result.status, invocationId: result.invocationId },
   };
-  res.status(500).set(HEADER.functionError, "Unhandled").json({ ...body, errorType: result.error?.type, logs: result.logs });
+  res
+    .status(500)
+    .set(HEADER.functionError, "Unhandled")
+    .json({ ...body, errorType: result.error?.type, logs: result.logs });
 }
 
 async function enqueue(deps: AppDeps, task: InvocationTask): Promise<void> {
@@ -208,7 +228,10 @@ async function enqueue(deps: AppDeps, task: InvocationTask): Promise<void> {
   } catch (err) {
     await deps.invocations.forget(task.invocationId).catch(() => undefined);
     deps.metrics.invocations.inc({ function: task.function.name, outcome: "rejected" });
-    throw new ApiError("ServiceUnavailable", `task queue unavailable, nothing was accepted: ${(err as Error).message}`);
+    throw new ApiError(
+      "ServiceUnavailable",
+      `task queue unavailable, nothing was accepted: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -220,9 +243,13 @@ function checkCapacity(deps: AppDeps, isAsync: boolean): void {
     });
   }
   if (!isAsync && deps.results.size >= deps.limits.maxSyncWaiters) {
-    throw new ApiError("TooManyRequests", `too many synchronous invocations in flight (${deps.results.size}); retry later or invoke asynchronously`, {
-      headers: { "retry-after": "1" },
-    });
+    throw new ApiError(
+      "TooManyRequests",
+      `too many synchronous invocations in flight (${deps.results.size}); retry later or invoke asynchronously`,
+      {
+        headers: { "retry-after": "1" },
+      },
+    );
   }
 }
 
@@ -247,7 +274,10 @@ function secretMatches(given: string | undefined, expected: string): boolean {
 function functionNameParam(req: Request): string {
   const name = String(req.params.name ?? "");
   if (!FUNCTION_NAME_PATTERN.test(name)) {
-    throw new ApiError("BadRequest", `'${name}' is not a valid function name (1-64 letters, digits, '-' or '_')`);
+    throw new ApiError(
+      "BadRequest",
+      `'${name}' is not a valid function name (1-64 letters, digits, '-' or '_')`,
+    );
   }
   return name;
 }
@@ -285,27 +315,35 @@ function checkSyntax(source: string): void {
   try {
     // Compiles without running: a syntax error is the deployer's mistake, so it is a 400 now, not a
     // failure at every invocation later.
-    new Function("exports", "require", "module", "__filename", "__dirname", source);
+    new Script(source, { filename: "index.js" });
   } catch (err) {
-    if (err instanceof SyntaxError) throw new ApiError("BadRequest", `the function source does not parse: ${err.message}`);
+    if (err instanceof SyntaxError)
+      throw new ApiError("BadRequest", `the function source does not parse: ${err.message}`);
   }
 }
 
 function notFound(name: string): ApiError {
-  return new ApiError("NotFound", `function '${name}' does not exist; deploy it with PUT /api/functions/${name}`);
+  return new ApiError(
+    "NotFound",
+    `function '${name}' does not exist; deploy it with PUT /api/functions/${name}`,
+  );
 }
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { type?: string; status?: number; limit?: number; message?: string };
   if (e.type === "entity.too.large") {
-    return new ApiError("PayloadTooLarge", `the request body is larger than the limit of ${e.limit ?? "?"} bytes`);
+    return new ApiError(
+      "PayloadTooLarge",
+      `the request body is larger than the limit of ${e.limit ?? "?"} bytes`,
+    );
   }
   if (e.type === "request.aborted" || e.type === "entity.verify.failed" || e.status === 400) {
     return new ApiError("BadRequest", e.message ?? "bad request");
   }
   const name = (err as { name?: string }).name ?? "";
-  const transient = /ECONNREFUSED|ETIMEDOUT|ECONNRESET|Connection is closed|Stream isn't writeable|EHOSTUNREACH|socket hang up|ServiceUnavailable/i;
+  const transient =
+    /ECONNREFUSED|ETIMEDOUT|ECONNRESET|Connection is closed|Stream isn't writeable|EHOSTUNREACH|socket hang up|ServiceUnavailable/i;
   if (transient.test(String(err)) || transient.test(name)) {
     return new ApiError("ServiceUnavailable", `a backing service is unreachable: ${String(err)}`);
   }

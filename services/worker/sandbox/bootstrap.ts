@@ -12,7 +12,10 @@ const send = (message: SandboxMessage) => process.send?.(message);
 
 function describe(err: unknown): { type: string; message: string } {
   if (err instanceof Error) return { type: err.name, message: err.message };
-  return { type: "Error", message: typeof err === "string" ? err : JSON.stringify(err) ?? String(err) };
+  if (typeof err === "string") return { type: "Error", message: err };
+  // JSON.stringify gives undefined for undefined, functions and symbols.
+  const json = JSON.stringify(err) as unknown;
+  return { type: "Error", message: typeof json === "string" ? json : String(err) };
 }
 
 let current: string | undefined;
@@ -20,7 +23,12 @@ let current: string | undefined;
 function fail(kind: string, err: unknown): void {
   const error = describe(err);
   if (current !== undefined) {
-    send({ type: "result", invocationId: current, ok: false, error: { type: kind, message: `${error.type}: ${error.message}` } });
+    send({
+      type: "result",
+      invocationId: current,
+      ok: false,
+      error: { type: kind, message: `${error.type}: ${error.message}` },
+    });
   }
   // The process is in an unknown state after an escaped error: end it; the worker starts a fresh one.
   setImmediate(() => process.exit(70));
@@ -38,6 +46,7 @@ const exportName = handlerSpec.slice(dot + 1);
 
 let handler: Handler;
 try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the user's module by path is the point
   const mod = require(path.resolve(codeDir, file)) as Record<string, unknown>;
   const candidate = mod[exportName];
   if (typeof candidate !== "function") {
@@ -50,8 +59,9 @@ try {
   setImmediate(() => process.exit(71));
 }
 
-process.on("message", (message: InvokeMessage) => {
-  if (message.type !== "invoke") return;
+process.on("message", (raw: unknown) => {
+  if ((raw as { type?: unknown } | null)?.type !== "invoke") return;
+  const message = raw as InvokeMessage;
   current = message.invocationId;
   const context = {
     ...message.context,

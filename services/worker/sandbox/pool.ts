@@ -40,7 +40,10 @@ export class SandboxPool {
       }
     }
     this.coldStarts += 1;
-    return { proc: new SandboxProcess(fn, codeDir, this.options.bootstrapPath, this.options.identity), cold: true };
+    return {
+      proc: new SandboxProcess(fn, codeDir, this.options.bootstrapPath, this.options.identity),
+      cold: true,
+    };
   }
 
   release(proc: SandboxProcess, reusable: boolean): void {
@@ -79,7 +82,8 @@ export class SandboxPool {
     let oldest: { list: Idle[]; idx: number; at: number } | undefined;
     for (const list of this.idle.values()) {
       list.forEach((e, idx) => {
-        if (oldest === undefined || e.proc.createdAt < oldest.at) oldest = { list, idx, at: e.proc.createdAt };
+        if (oldest === undefined || e.proc.createdAt < oldest.at)
+          oldest = { list, idx, at: e.proc.createdAt };
       });
     }
     if (oldest === undefined) return;

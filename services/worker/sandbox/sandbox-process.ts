@@ -45,7 +45,13 @@ export class SandboxProcess {
     identity: SandboxIdentity,
   ) {
     const heapMb = Math.max(16, fn.memoryMb - 16);
-    const nodeArgs = [`--max-old-space-size=${heapMb}`, "--max-semi-space-size=2", bootstrapPath, fn.handler, codeDir];
+    const nodeArgs = [
+      `--max-old-space-size=${heapMb}`,
+      "--max-semi-space-size=2",
+      bootstrapPath,
+      fn.handler,
+      codeDir,
+    ];
     // setpriv's parent-death signal kills the function if the worker dies, even by SIGKILL: a function
     // in its own process group would otherwise outlive it.
     const [command, args] = SETPRIV
@@ -90,7 +96,11 @@ export class SandboxProcess {
       };
       const onExit = () => {
         cleanup();
-        reject(Object.assign(new Error(`the function process exited during init (${this.describeExit()})`), { type: "InitError" }));
+        reject(
+          Object.assign(new Error(`the function process exited during init (${this.describeExit()})`), {
+            type: "InitError",
+          }),
+        );
       };
       const cleanup = () => {
         this.child.off("message", onMessage);
@@ -126,10 +136,19 @@ export class SandboxProcess {
         if (idx >= 0) this.exitListeners.splice(idx, 1);
         resolve({ ...outcome, logs: this.logs, durationMs: elapsed() });
       };
-      const timer = setTimeout(() => {
-        this.kill();
-        finish({ status: "timed_out", error: { type: "TimeoutError", message: `the function ran longer than its timeout of ${timeoutMs} ms` } });
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          this.kill();
+          finish({
+            status: "timed_out",
+            error: {
+              type: "TimeoutError",
+              message: `the function ran longer than its timeout of ${timeoutMs} ms`,
+            },
+          });
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const onMessage = (m: SandboxMessage) => {
         if (m.type !== "result" || m.invocationId !== invocationId) return;
         if (m.ok) finish({ status: "succeeded", value: JSON.parse(m.value) as unknown });
@@ -155,11 +174,16 @@ export class SandboxProcess {
             },
           };
           this.child.send(message, (err) => {
-            if (err) finish({ status: "failed", error: { type: "SandboxError", message: `could not hand the event over: ${err.message}` } });
+            if (err)
+              finish({
+                status: "failed",
+                error: { type: "SandboxError", message: `could not hand the event over: ${err.message}` },
+              });
           });
         },
-        (err: Error & { type?: string }) => {
-          finish({ status: "failed", error: { type: err.type ?? "InitError", message: err.message } });
+        (err: unknown) => {
+          const e = err as Error & { type?: string };
+          finish({ status: "failed", error: { type: e.type ?? "InitError", message: e.message } });
         },
       );
     });
@@ -176,9 +200,15 @@ export class SandboxProcess {
 
   private exitError(): { type: string; message: string } {
     if (this.oomKilled || /heap out of memory|Reached heap limit/i.test(this.logs)) {
-      return { type: "OutOfMemory", message: `the function used more than its ${this.fn.memoryMb} MB of memory and was killed` };
+      return {
+        type: "OutOfMemory",
+        message: `the function used more than its ${this.fn.memoryMb} MB of memory and was killed`,
+      };
     }
-    return { type: "ProcessExited", message: `the function process exited before returning (${this.describeExit()})` };
+    return {
+      type: "ProcessExited",
+      message: `the function process exited before returning (${this.describeExit()})`,
+    };
   }
 
   private describeExit(): string {
@@ -190,7 +220,8 @@ export class SandboxProcess {
   private appendLog(chunk: Buffer): void {
     if (this.logs.length >= LOG_LIMIT) return;
     this.logs += chunk.toString("utf8");
-    if (this.logs.length > LOG_LIMIT) this.logs = `${this.logs.slice(0, LOG_LIMIT)}\n[logs truncated at ${LOG_LIMIT} bytes]\n`;
+    if (this.logs.length > LOG_LIMIT)
+      this.logs = `${this.logs.slice(0, LOG_LIMIT)}\n[logs truncated at ${LOG_LIMIT} bytes]\n`;
   }
 
   /** The heap limit does not cover buffers and native memory: watch the resident set as well. */
