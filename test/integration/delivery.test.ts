@@ -1,0 +1,99 @@
+import { expect } from "chai";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { Redis } from "ioredis";
+import { FunctionRecord, InvocationTask } from "../../contracts";
+import { InvocationStore } from "../../services/common/invocation-store";
+import { FUNCTIONS } from "../fixtures/functions";
+import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
+
+describe("delivery: at-least-once in, exactly-once out", function () {
+  this.timeout(90_000);
+  let t: TestEnvironment;
+  let redis: Redis;
+  const counterFile = `/tmp/faas-test-counter-${randomBytes(4).toString("hex")}`;
+
+  before(async () => {
+    t = await startTestEnvironment({ workers: 2 });
+    redis = new Redis(t.env.redisUrl);
+    const res = await t.api.deploy("counts", FUNCTIONS.counts, {
+      env: { COUNTER_FILE: counterFile },
+      timeoutMs: 10_000,
+    });
+    expect(res.status, res.text).to.equal(201);
+  });
+  after(async () => {
+    redis.disconnect();
+    rmSync(counterFile, { force: true });
+    await t.env.stop();
+  });
+
+  const executions = (tag: string) =>
+    (existsSync(counterFile) ? readFileSync(counterFile, "utf8") : "").split("\n").filter((l) => l === tag)
+      .length;
+
+  async function queueDepth(): Promise<number> {
+    const out = await t.env.clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: t.env.resources.queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return (
+      Number(out.Attributes?.ApproximateNumberOfMessages) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible)
+    );
+  }
+
+  it("the same task delivered twice runs once and stores one result", async () => {
+    const fn = FunctionRecord.parse((await t.api.call("GET", "/api/functions/counts")).body);
+    const invocationId = randomUUID();
+    const tag = `dup-${invocationId}`;
+    const task: InvocationTask = {
+      invocationId,
+      function: fn,
+      event: { tag, ms: 800 },
+      mode: "async",
+      enqueuedAt: Date.now(),
+    };
+    await new InvocationStore(redis, 600).recordQueued(invocationId, fn.name, task.enqueuedAt);
+    // Two copies of one task, as SQS may deliver: both workers can pick one up at the same time.
+    for (let i = 0; i < 2; i++) {
+      await t.env.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: t.env.resources.queueUrl, MessageBody: JSON.stringify(task) }),
+      );
+    }
+    const view = await t.api.awaitInvocation(invocationId);
+    expect(view).to.include({ status: "succeeded", attempts: 1 });
+    // The second copy comes back after its visibility timeout, finds the result and is deleted unrun.
+    await waitFor(async () => (await queueDepth()) === 0, 20_000, "both copies deleted");
+    expect(executions(tag), "executions").to.equal(1);
+    expect(await redis.exists(`faas:result:${invocationId}`)).to.equal(1);
+  });
+
+  it("a worker killed mid-run: the task comes back, another worker finishes it, attempts counts 2", async () => {
+    const tag = `kill-${randomUUID()}`;
+    const accepted = await t.api.invokeAsync("counts", { tag, ms: 2000 });
+    expect(accepted.status).to.equal(202);
+    const id = (accepted.body as { invocationId: string }).invocationId;
+    let runningOn = "";
+    await waitFor(
+      async () => {
+        const view = (await t.api.invocation(id)).body as { status: string; workerId: string | null };
+        runningOn = view.workerId ?? "";
+        return view.status === "running" && executions(tag) === 1;
+      },
+      10_000,
+      "function running",
+    );
+    const victim = t.env.list().find((i) => runningOn.startsWith(i.instanceId));
+    expect(victim, `instance of worker ${runningOn}`).to.not.equal(undefined);
+    await t.env.terminate(victim!.instanceId, true);
+
+    const view = await t.api.awaitInvocation(id, 30_000);
+    expect(view).to.include({ status: "succeeded", attempts: 2 });
+    expect(view.workerId).not.to.equal(runningOn);
+    expect(executions(tag), "ran again only because its worker died").to.equal(2);
+  });
+});
