@@ -18,14 +18,6 @@ resource "aws_sqs_queue" "tasks" {
   })
 }
 
-resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.tasks.arn]
-  })
-}
-
 resource "aws_s3_bucket" "functions" {
   bucket        = "${var.name}-functions-${local.account_id}-${var.region}"
   force_destroy = true

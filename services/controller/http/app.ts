@@ -32,8 +32,8 @@ export interface AppDeps {
   workerSecret: string;
   functions: FunctionStore;
   queue: TaskQueue;
-  invocations: InvocationStore;
-  results: ResultWaiter;
+  invocations: Pick<InvocationStore, "recordQueued" | "forget" | "view">;
+  results: Pick<ResultWaiter, "wait" | "cancel" | "size">;
   registry: WorkerRegistry;
   metrics: Metrics;
   log: Logger;

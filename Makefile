@@ -1,0 +1,62 @@
+# One command per verb. `make dev` runs the platform, `make test` passes; see README.md.
+SHELL := /bin/bash
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+FAAS := node bin/faas
+MOCHA := npx mocha --reporter spec
+
+.PHONY: all prereqs build dev dev-down test test-unit test-integration test-deploy lint format bench chaos-test bake deploy destroy clean
+
+all: build
+
+prereqs:
+	@bash scripts/ensure-prereqs.sh
+
+build: prereqs
+	@npx tsc -p tsconfig.json
+
+## Run the whole platform locally in the foreground; Ctrl-C stops everything.
+dev: build
+	@$(FAAS) dev up $(DEV_ARGS)
+
+dev-down:
+	@$(FAAS) dev down
+
+## Lint, then unit, integration and deploy tests. Everything they start, they stop.
+test: build lint test-unit test-integration test-deploy
+
+lint:
+	@npx eslint --max-warnings 0 .
+	@npx prettier --check --log-level warn .
+
+format:
+	@npx prettier --write --log-level warn .
+
+test-unit: build
+	@$(MOCHA) --timeout 20000 'dist/test/unit/**/*.test.js'
+
+test-integration: build
+	@$(MOCHA) --timeout 120000 'dist/test/integration/**/*.test.js'
+
+test-deploy: build
+	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh
+	@if compgen -G 'dist/test/deploy/*.test.js' >/dev/null; then $(MOCHA) --timeout 300000 'dist/test/deploy/**/*.test.js'; fi
+
+## Benchmarks print their figures; targets are in the README, not asserted.
+bench: build
+	@node dist/bench/run.js $(BENCH_ARGS)
+
+chaos-test: build
+	@node dist/emulator/chaos/main.js $(CHAOS_ARGS)
+
+bake: build
+	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh
+	@bash deploy/scripts/bake.sh
+
+deploy: build
+	@TARGET=$(or $(TARGET),aws) bash deploy/scripts/deploy.sh
+
+destroy:
+	@TARGET=$(or $(TARGET),aws) bash deploy/scripts/destroy.sh
+
+clean:
+	rm -rf dist

@@ -1,0 +1,311 @@
+/**
+ * `make bench`: starts a local cloud on free ports, deploys a trivial function and prints
+ *  - the baseline: the same handler called in-process,
+ *  - synchronous latency through the Elastic IP edge (p50/p95/p99) and the platform's overhead,
+ *  - sustained asynchronous throughput over a fixed window, with accepted, completed and lost,
+ *  - the queue's own ceiling: batches sent, received and deleted straight through the SDK.
+ * Targets (README): sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the queue ceiling.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from "@aws-sdk/client-sqs";
+import { Redis } from "ioredis";
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { InvocationResult } from "../contracts";
+import { RESULTS_CHANNEL } from "../services/common/invocation-store";
+import { Environment } from "../emulator/environment";
+import { freePort } from "../emulator/ports";
+import { ms, summarize } from "./stats";
+
+const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
+
+async function main(): Promise<void> {
+  const args = await yargs(hideBin(process.argv))
+    .option("sync-requests", { type: "number", default: 500 })
+    .option("async-seconds", { type: "number", default: 30 })
+    .option("async-concurrency", { type: "number", default: 48, describe: "HTTP requests in flight" })
+    .option("max-outstanding", {
+      type: "number",
+      default: 300,
+      describe: "accepted but unfinished invocations allowed",
+    })
+    .option("workers", { type: "number", default: 2 })
+    .option("slots", { type: "number", default: 8 })
+    .option("ceiling-seconds", { type: "number", default: 10 })
+    .strict()
+    .parseAsync();
+
+  const apiKey = `bench-${randomBytes(16).toString("hex")}`;
+  const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const logs: string[] = [];
+  process.stdout.write("starting the local cloud...\n");
+  const env = await Environment.start({
+    edgePort,
+    motoPort,
+    redisPort,
+    workers: args.workers,
+    workerSlots: args.slots,
+    apiKey,
+    workerSecret: randomBytes(24).toString("hex"),
+    logLevel: "warn",
+    onLog: (source, line) => logs.push(`${source} | ${line}`),
+  });
+  const stop = async () => {
+    await env.stop();
+  };
+  process.on("SIGINT", () => void stop().then(() => process.exit(130)));
+  try {
+    await run(env, apiKey, args);
+  } finally {
+    await stop();
+    const problems = logs.filter((l) => /"level":(50|60)/.test(l));
+    if (problems.length > 0)
+      process.stdout.write(`\n${problems.length} error lines in component logs, first: ${problems[0]}\n`);
+  }
+}
+
+interface Args {
+  "sync-requests": number;
+  "async-seconds": number;
+  "async-concurrency": number;
+  "max-outstanding": number;
+  "ceiling-seconds": number;
+  workers: number;
+  slots: number;
+}
+
+async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
+  const url = `${env.endpoint}/api/functions/bench`;
+  const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+  await waitForWorkers(env.endpoint, headers, args.workers);
+  const deployed = await fetch(url, { method: "PUT", headers, body: JSON.stringify({ source: SOURCE }) });
+  if (!deployed.ok) throw new Error(`deploy failed: ${deployed.status} ${await deployed.text()}`);
+
+  // Baseline: the handler itself, in this process.
+  const handler = loadHandler(SOURCE);
+  const baseline: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    await handler({ n: i });
+    baseline.push(performance.now() - t0);
+  }
+  const base = summarize(baseline);
+
+  // Synchronous latency through the edge, one caller, warm processes.
+  for (let i = 0; i < 50; i++) await invoke(url, headers, i, false);
+  const sync: number[] = [];
+  let syncErrors = 0;
+  for (let i = 0; i < args["sync-requests"]; i++) {
+    const t0 = performance.now();
+    const ok = await invoke(url, headers, i, false);
+    sync.push(performance.now() - t0);
+    if (!ok) syncErrors++;
+  }
+  const s = summarize(sync);
+
+  // Queue ceiling: the SDK straight at the emulator's SQS, batches of ten, queue kept short.
+  const ceiling = await queueCeiling(env, args["ceiling-seconds"]);
+
+  // Asynchronous throughput: results counted from the results channel, as the controller sees them.
+  const a = await asyncThroughput(env, url, headers, args);
+
+  const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
+  process.stdout.write(
+    `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime)\n`,
+  );
+  line("baseline: handler in-process p50 / p99", `${ms(base.p50)} / ${ms(base.p99)}`);
+  line(
+    `sync through the edge (n=${s.n}) p50 / p95 / p99`,
+    `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}   (errors: ${syncErrors})`,
+  );
+  line("platform overhead at p50 (sync - baseline)", ms(s.p50 - base.p50));
+  line("queue ceiling: send+receive+delete, batches of 10", `${ceiling.toFixed(0)} messages/s`);
+  line(
+    `async over ${a.seconds.toFixed(1)} s: accepted / completed / lost`,
+    `${a.accepted} / ${a.completed} / ${a.lost}   (rejected: ${a.rejected})`,
+  );
+  line("async sustained throughput (completed/s)", `${a.rate.toFixed(0)} invocations/s`);
+  line("async as a share of the queue ceiling", `${((a.rate / ceiling) * 100).toFixed(0)} %`);
+  line("targets", "sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the ceiling, 0 lost");
+}
+
+function loadHandler(source: string): (event: unknown) => Promise<unknown> {
+  const module = { exports: {} as { handler?: (e: unknown) => Promise<unknown> } };
+  // The same source the platform runs, evaluated here once to call it directly as the baseline.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  new Function("module", "exports", source)(module, module.exports);
+  const handler = module.exports.handler;
+  if (handler === undefined) throw new Error("no handler");
+  return handler;
+}
+
+async function invoke(
+  url: string,
+  headers: Record<string, string>,
+  n: number,
+  async: boolean,
+): Promise<boolean> {
+  const res = await fetch(`${url}/invoke`, {
+    method: "POST",
+    headers: async ? { ...headers, "x-invocation-type": "Event" } : headers,
+    body: JSON.stringify({ n }),
+  });
+  await res.arrayBuffer();
+  return async ? res.status === 202 : res.status === 200;
+}
+
+async function waitForWorkers(endpoint: string, headers: Record<string, string>, n: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${endpoint}/api/workers`, { headers }).catch(() => undefined);
+    if (res?.ok && ((await res.json()) as { workers: unknown[] }).workers.length >= n) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("workers did not register");
+}
+
+async function queueCeiling(env: Environment, seconds: number): Promise<number> {
+  const sqs = env.clients.sqs;
+  const queue = await sqs.send(
+    new CreateQueueCommand({ QueueName: `bench-ceiling-${randomBytes(3).toString("hex")}` }),
+  );
+  const QueueUrl = queue.QueueUrl ?? "";
+  const body = JSON.stringify({ n: 0, pad: "x".repeat(200) });
+  const deadline = Date.now() + seconds * 1000;
+  let done = 0;
+  let inQueue = 0;
+  const producer = async () => {
+    while (Date.now() < deadline) {
+      if (inQueue > 30) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      inQueue += 10;
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: Array.from({ length: 10 }, (_, i) => ({ Id: String(i), MessageBody: body })),
+        }),
+      );
+    }
+  };
+  const consumer = async () => {
+    while (Date.now() < deadline) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) continue;
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      inQueue -= messages.length;
+      if (Date.now() < deadline) done += messages.length;
+    }
+  };
+  const started = Date.now();
+  await Promise.all([producer(), producer(), consumer(), consumer(), consumer(), consumer()]);
+  const rate = done / ((Date.now() - started) / 1000);
+  await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  return rate;
+}
+
+/** Counts a resource and lets callers wait for a free unit without polling. */
+class Gate {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+  give(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+  release(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+async function asyncThroughput(
+  env: Environment,
+  url: string,
+  headers: Record<string, string>,
+  args: Args,
+): Promise<{
+  accepted: number;
+  completed: number;
+  lost: number;
+  rejected: number;
+  rate: number;
+  seconds: number;
+}> {
+  const subscriber = new Redis(env.redisUrl);
+  const pending = new Set<string>();
+  const early = new Set<string>();
+  const outstanding = new Gate(args["max-outstanding"]);
+  let completed = 0;
+  let lastCompletion = 0;
+  const complete = () => {
+    completed++;
+    lastCompletion = Date.now();
+    outstanding.give();
+  };
+  subscriber.on("message", (_channel: string, message: string) => {
+    const { invocationId } = InvocationResult.pick({ invocationId: true }).parse(JSON.parse(message));
+    if (pending.delete(invocationId)) complete();
+    else early.add(invocationId);
+  });
+  await subscriber.subscribe(RESULTS_CHANNEL);
+
+  let accepted = 0;
+  let rejected = 0;
+  const started = Date.now();
+  const deadline = started + args["async-seconds"] * 1000;
+  const stopTimer = setTimeout(() => outstanding.release(), args["async-seconds"] * 1000);
+  const client = async () => {
+    for (;;) {
+      await outstanding.take();
+      if (Date.now() >= deadline) return;
+      const res = await fetch(`${url}/invoke`, {
+        method: "POST",
+        headers: { ...headers, "x-invocation-type": "Event" },
+        body: JSON.stringify({ n: accepted }),
+      });
+      const body = (await res.json()) as { invocationId?: string };
+      if (res.status === 202 && body.invocationId !== undefined) {
+        accepted++;
+        if (early.delete(body.invocationId)) complete();
+        else pending.add(body.invocationId);
+      } else {
+        rejected++;
+        outstanding.give();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: args["async-concurrency"] }, client));
+  clearTimeout(stopTimer);
+  const drainDeadline = Date.now() + 60_000;
+  while (pending.size > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50));
+  subscriber.disconnect();
+  const seconds = (lastCompletion - started) / 1000;
+  return { accepted, completed, lost: pending.size, rejected, rate: completed / seconds, seconds };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+/**
+ * The Elastic IP edge as a container on the public network, published on 127.0.0.1:8080 only. It
+ * forwards to the instance the address is associated with, found by the instance's network name: the
+ * `faas:address` tag the instance registered with (compose), or else its instance id, which the Docker
+ * runtime gives every instance as a network alias.
+ */
+import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticIpEdge } from "../edge";
+import { loadEdgeConfig, TAG_ADDRESS } from "./config";
+import { retryUntil } from "./retry";
+
+async function main(): Promise<void> {
+  const config = loadEdgeConfig();
+  const ec2 = new EC2Client({});
+  const allocationId = await retryUntil("waiting for the Elastic IP", config.waitMs, async () => {
+    const out = await ec2.send(
+      new DescribeAddressesCommand({
+        Filters: [{ Name: "tag:Name", Values: [`${config.prefix}-controller`] }],
+      }),
+    );
+    const id = out.Addresses?.[0]?.AllocationId;
+    if (id === undefined) throw new Error(`no Elastic IP tagged ${config.prefix}-controller yet`);
+    return id;
+  });
+
+  // instance id -> network name, for running instances only; refreshed with the association.
+  let addresses = new Map<string, string>();
+  const refreshInstances = async (): Promise<void> => {
+    const next = new Map<string, string>();
+    const out = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: "instance-state-name", Values: ["running"] }] }),
+    );
+    for (const reservation of out.Reservations ?? []) {
+      for (const instance of reservation.Instances ?? []) {
+        if (instance.InstanceId === undefined) continue;
+        const tag = instance.Tags?.find((t) => t.Key === TAG_ADDRESS)?.Value;
+        next.set(instance.InstanceId, tag ?? instance.InstanceId);
+      }
+    }
+    addresses = next;
+  };
+  await refreshInstances();
+  const timer = setInterval(() => void refreshInstances().catch(() => undefined), config.refreshMs);
+
+  const edge = new ElasticIpEdge({
+    host: config.host,
+    port: config.port,
+    allocationId,
+    ec2,
+    refreshMs: config.refreshMs,
+    targetOf: (instanceId) => {
+      const host = addresses.get(instanceId);
+      return host === undefined ? undefined : { host, port: config.instancePort };
+    },
+  });
+  await edge.start();
+  process.stdout.write(`${JSON.stringify({ edge: `${config.host}:${config.port}`, allocationId })}\n`);
+  const stop = () => {
+    clearInterval(timer);
+    void edge.stop().finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`edge failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import { expect } from "chai";
+import { ConfigError } from "../../services/common/config";
+import { loadConfig as controllerConfig } from "../../services/controller/config";
+import { loadConfig as workerConfig } from "../../services/worker/config";
+
+const base = {
+  FAAS_API_KEY: "k".repeat(20),
+  FAAS_WORKER_SECRET: "s".repeat(20),
+  FAAS_QUEUE_URL: "http://127.0.0.1:4566/000000000000/faas-tasks",
+  FAAS_BUCKET: "faas-code",
+  FAAS_TABLE: "faas-functions",
+};
+
+describe("configuration", () => {
+  it("applies the documented defaults", () => {
+    const c = controllerConfig(base);
+    expect(c).to.include({
+      port: 8080,
+      heartbeatIntervalMs: 10_000,
+      workerDeadAfterMs: 30_000,
+      resultTtlSeconds: 86_400,
+    });
+    expect(c.eip.claim).to.equal(true);
+  });
+
+  it("fails at start with a message naming the variable", () => {
+    expect(() => controllerConfig({ ...base, FAAS_PORT: "eighty" })).to.throw(ConfigError, /FAAS_PORT/);
+    expect(() => controllerConfig({ ...base, FAAS_API_KEY: "short" })).to.throw(ConfigError, /FAAS_API_KEY/);
+    const { FAAS_QUEUE_URL: _drop, ...missing } = base;
+    expect(() => controllerConfig(missing)).to.throw(ConfigError, /FAAS_QUEUE_URL/);
+    expect(() => workerConfig({ ...base })).to.throw(ConfigError, /FAAS_CONTROLLER_URL/);
+  });
+
+  it("shrinks timings for tests through the same variables", () => {
+    const w = workerConfig({
+      ...base,
+      FAAS_CONTROLLER_URL: "http://127.0.0.1:8080/",
+      FAAS_HEARTBEAT_INTERVAL_MS: "300",
+    });
+    expect(w.heartbeatIntervalMs).to.equal(300);
+    expect(w.controllerUrl).to.equal("http://127.0.0.1:8080");
+    expect(w.pollWaitS).to.equal(20);
+  });
+});
