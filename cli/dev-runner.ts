@@ -10,6 +10,7 @@ import { environmentStatus, startAdminServer } from "../emulator/admin-server";
 import { Environment } from "../emulator/environment";
 import { formatLine } from "../emulator/log-format";
 import { PrerequisiteError } from "../emulator/ports";
+import { AWS_TIMING, FAST_TIMING } from "../emulator/reconciler";
 import { renderStatus } from "../emulator/status-table";
 import { ApiClient } from "./client";
 import { CliConfig, DevState } from "./config";
@@ -26,6 +27,7 @@ export interface DevOptions {
   heartbeatIntervalMs: number;
   workerDeadAfterMs: number;
   jsonLogs: boolean;
+  awsTiming: boolean;
 }
 
 export async function runDev(config: CliConfig, options: DevOptions): Promise<void> {
@@ -46,6 +48,11 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
       workerSecret: credentials.workerSecret,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       workerDeadAfterMs: options.workerDeadAfterMs,
+      scaling: options.awsTiming ? AWS_TIMING : FAST_TIMING,
+      onActivity: (a) => {
+        if (a.statusCode !== "InProgress")
+          print(formatLine("autoscaling", `${a.autoScalingGroupName}: ${a.description} (${a.statusCode})`));
+      },
       onLog: (source, line) => print(options.jsonLogs ? `${source} | ${line}` : formatLine(source, line)),
     });
   } catch (err) {
@@ -70,12 +77,13 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   process.on("SIGHUP", () => onSignal("SIGHUP"));
 
   const client = new ApiClient(env.endpoint, credentials.apiKey);
-  const workers = await waitUntilReady(client, options.workers, 30_000);
+  const readyWithin = options.awsTiming ? 90_000 : 30_000;
+  const workers = await waitUntilReady(client, options.workers, readyWithin);
   if (workers === undefined || workers.workers.length < options.workers) {
     print(renderStatus(environmentStatus(env), workers));
-    await stop("not ready within 30 s");
+    await stop(`not ready within ${readyWithin / 1000} s`);
     throw new UserError(
-      `the environment did not become ready within 30 s (${workers === undefined ? "the controller never answered through the Elastic IP" : `${workers.workers.length} of ${options.workers} workers registered`}); the logs above say why`,
+      `the environment did not become ready within ${readyWithin / 1000} s (${workers === undefined ? "the controller never answered through the Elastic IP" : `${workers.workers.length} of ${options.workers} workers registered`}); the logs above say why`,
     );
   }
   const state: DevState = {

@@ -1,7 +1,9 @@
 /** `faas <noun> <verb>`: one file per command under commands/, HTTP in client.ts. */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { devActivitiesCommand } from "./commands/dev-activities";
 import { devDownCommand } from "./commands/dev-down";
+import { devKillCommand, devPauseCommand, devResumeCommand } from "./commands/dev-instance";
 import { devStatusCommand } from "./commands/dev-status";
 import { devUpCommand } from "./commands/dev-up";
 import { fnDeployCommand } from "./commands/fn-deploy";
@@ -21,6 +23,10 @@ async function main(): Promise<void> {
         .command(devUpCommand)
         .command(devDownCommand)
         .command(devStatusCommand)
+        .command(devActivitiesCommand)
+        .command(devKillCommand)
+        .command(devPauseCommand)
+        .command(devResumeCommand)
         .demandCommand(1, "name a dev command"),
     )
     .command("fn", "Deploy, invoke and manage functions", (y) =>

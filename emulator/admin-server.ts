@@ -1,4 +1,7 @@
-/** The local cloud's own control API on 127.0.0.1, for `faas dev status` (and later kill/pause). */
+/**
+ * The local cloud's own control API on 127.0.0.1, for `faas dev status|activities|kill|pause|resume`.
+ * It acts on instances the way an operator (or a chaos experiment) would on EC2.
+ */
 import http from "node:http";
 import { Environment } from "./environment";
 
@@ -28,17 +31,35 @@ export function environmentStatus(env: Environment): EnvironmentStatus {
   };
 }
 
+const ACTIONS = {
+  kill: (env: Environment, id: string) => env.kill(id),
+  pause: (env: Environment, id: string) => env.pause(id),
+  resume: (env: Environment, id: string) => env.resume(id),
+  terminate: (env: Environment, id: string) => void env.terminate(id),
+} as const;
+
 export async function startAdminServer(
   env: Environment,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/status") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(environmentStatus(env)));
-      return;
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const action = /^\/instances\/([\w-]+)\/(kill|pause|resume|terminate)$/.exec(req.url ?? "");
+    if (req.method === "GET" && req.url === "/status") return send(200, environmentStatus(env));
+    if (req.method === "GET" && req.url === "/activities")
+      return send(200, { Activities: env.reconciler.list() });
+    if (req.method === "POST" && action) {
+      const [, id = "", verb = "kill"] = action;
+      try {
+        ACTIONS[verb as keyof typeof ACTIONS](env, id);
+        return send(200, { instanceId: id, action: verb });
+      } catch (err) {
+        return send(404, { error: { code: "NotFound", message: (err as Error).message } });
+      }
     }
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: { code: "NotFound", message: "no such route" } }));
+    send(404, { error: { code: "NotFound", message: "no such route" } });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();

@@ -1,8 +1,10 @@
 /**
- * One local cloud: the AWS emulator, Redis, the platform's AWS resources, a controller and its
- * workers as "instances" (each registered in the EC2 emulator with its own metadata server), and the
- * Elastic IP edge. Used by `faas dev`, the integration tests and the benchmark alike. Everything it
- * starts carries the environment's id and is stopped by `stop()` (or `await using`).
+ * One local cloud: the AWS emulator, Redis, the platform's AWS resources, the SQS endpoint (a TCP
+ * proxy chaos can cut), the Elastic IP edge, and two Auto Scaling groups — a controller group of
+ * exactly one and a worker group — kept at capacity by the reconciler. Each instance is registered
+ * in the EC2 emulator and gets its own metadata server. Used by `faas dev`, the tests, the benchmark
+ * and `make chaos-test` alike. Everything it starts carries the environment's id and is stopped by
+ * `stop()` (or `await using`).
  */
 import { randomBytes } from "node:crypto";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -22,8 +24,10 @@ import { ElasticIpEdge } from "./edge";
 import { MetadataServer } from "./metadata-server";
 import { assertPortFree, freePort } from "./ports";
 import { ProcessRuntime } from "./process-runtime";
-import { RedisHandle, startRedis } from "./redis-server";
+import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
+import { RedisHandle } from "./redis-server";
 import { Role, RunningInstance, Runtime } from "./runtime";
+import { TcpProxy } from "./tcp-proxy";
 
 export const LABEL_ENV = "FAAS_ENV_ID";
 const AMI_ID = "ami-faas-local";
@@ -37,9 +41,10 @@ export interface EnvironmentOptions {
   /** Use this AWS endpoint instead of starting moto. */
   awsEndpoint?: string;
   redisPort?: number;
-  /** Use this Redis instead of starting one. */
+  /** Use this Redis instead of starting one (Redis chaos is then unavailable). */
   redisUrl?: string;
   workers: number;
+  maxWorkers?: number;
   apiKey: string;
   workerSecret: string;
   heartbeatIntervalMs?: number;
@@ -47,36 +52,51 @@ export interface EnvironmentOptions {
   visibilityTimeoutS?: number;
   maxReceiveCount?: number;
   workerSlots?: number;
+  scaling?: ScalingTiming;
   logLevel?: string;
   controllerEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   runtime?: Runtime;
   onLog?: (source: string, line: string, stream: "stdout" | "stderr") => void;
+  onActivity?: (activity: ScalingActivity) => void;
 }
+
+export type InstanceState = "pending" | "running" | "unhealthy" | "terminated";
 
 export interface InstanceInfo {
   instanceId: string;
   role: Role;
-  state: "running" | "stopped" | "terminated";
+  state: InstanceState;
   pid: number | undefined;
   port: number | undefined;
   privateIp: string;
   launchedAt: number;
+  startedAt: number | undefined;
+  paused: boolean;
+  reason: string | undefined;
 }
 
 interface Instance extends InstanceInfo {
-  handle: RunningInstance;
+  handle: RunningInstance | undefined;
   metadata: MetadataServer;
+  unhealthySince: number | undefined;
+  failedChecks: number;
+  checkTimer: NodeJS.Timeout | undefined;
+  bootTimer: NodeJS.Timeout | undefined;
 }
 
+export const GROUP = { controller: "faas-controller-asg", worker: "faas-worker-asg" } as const;
+
 export class Environment {
-  readonly envId: string;
   readonly instances = new Map<string, Instance>();
+  readonly reconciler: Reconciler;
   private stopped = false;
 
   private constructor(
+    readonly envId: string,
     readonly options: EnvironmentOptions,
     readonly awsEndpoint: string,
+    readonly queueEndpoint: TcpProxy,
     readonly redisUrl: string,
     readonly resources: CloudResources,
     readonly clients: {
@@ -88,11 +108,36 @@ export class Environment {
     },
     readonly edge: ElasticIpEdge,
     private readonly moto: AwsEmulator | undefined,
-    private readonly redis: RedisHandle | undefined,
+    readonly redis: RedisHandle | undefined,
     readonly runtime: Runtime,
-    envId: string,
   ) {
-    this.envId = envId;
+    this.reconciler = new Reconciler(
+      [
+        { name: GROUP.controller, role: "controller", min: 1, max: 1, desired: 1 },
+        {
+          name: GROUP.worker,
+          role: "worker",
+          min: Math.min(options.workers, 2),
+          max: options.maxWorkers ?? Math.max(options.workers, 10),
+          desired: options.workers,
+        },
+      ],
+      {
+        members: (role) =>
+          [...this.instances.values()]
+            .filter((i) => i.role === role && i.state !== "terminated")
+            .map((i) => ({
+              instanceId: i.instanceId,
+              healthy: i.state !== "unhealthy",
+              unhealthySince: i.unhealthySince,
+              reason: i.reason,
+            })),
+        launch: (role, bootDelayMs) => this.launch(role, bootDelayMs),
+        terminate: (id) => this.terminate(id),
+      },
+      options.scaling ?? FAST_TIMING,
+      options.onActivity,
+    );
   }
 
   get endpoint(): string {
@@ -103,7 +148,11 @@ export class Environment {
     return { [LABEL_ENV]: this.envId };
   }
 
-  /** Starts everything; on any failure, stops what it had started and rethrows. */
+  get timing(): ScalingTiming {
+    return this.reconciler.timing;
+  }
+
+  /** Starts everything and launches the groups' instances; on any failure, stops what it had started. */
   static async start(options: EnvironmentOptions): Promise<Environment> {
     const envId = options.envId ?? `faas-${randomBytes(4).toString("hex")}`;
     const labels = { [LABEL_ENV]: envId };
@@ -116,13 +165,17 @@ export class Environment {
           ? startMoto(options.motoPort ?? 4566, labels, log)
           : Promise.resolve(undefined),
         options.redisUrl === undefined
-          ? startRedis(options.redisPort ?? 6379, labels, log)
+          ? RedisHandle.start(options.redisPort ?? 6379, labels, log)
           : Promise.resolve(undefined),
       ]);
       if (moto) cleanups.push(() => moto.stop());
       if (redis) cleanups.push(() => redis.stop());
       const awsEndpoint = options.awsEndpoint ?? moto?.endpoint ?? "";
       const redisUrl = options.redisUrl ?? redis?.url ?? "";
+      const awsUrl = new URL(awsEndpoint);
+      const queueEndpoint = new TcpProxy({ host: awsUrl.hostname, port: Number(awsUrl.port || 80) });
+      await queueEndpoint.start();
+      cleanups.push(() => queueEndpoint.stop());
 
       const clientConfig = {
         endpoint: awsEndpoint,
@@ -149,7 +202,7 @@ export class Environment {
         ec2: clients.ec2,
         targetOf: (id) => {
           const instance = holder.env?.instances.get(id);
-          return instance?.state === "running" && instance.port !== undefined
+          return instance !== undefined && instance.state !== "terminated" && instance.port !== undefined
             ? { host: "127.0.0.1", port: instance.port }
             : undefined;
         },
@@ -157,8 +210,10 @@ export class Environment {
       await edge.start();
       cleanups.push(() => edge.stop());
       const env = new Environment(
+        envId,
         options,
         awsEndpoint,
+        queueEndpoint,
         redisUrl,
         resources,
         clients,
@@ -166,14 +221,10 @@ export class Environment {
         moto,
         redis,
         options.runtime ?? new ProcessRuntime(),
-        envId,
       );
       holder.env = env;
-      const started = env;
-      cleanups.push(() => started.stopInstances());
-
-      await env.launch("controller");
-      await Promise.all(Array.from({ length: options.workers }, () => started.launch("worker")));
+      cleanups.push(() => env.stopInstances());
+      await env.reconciler.start();
       return env;
     } catch (err) {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -181,9 +232,11 @@ export class Environment {
     }
   }
 
-  /** Registers an instance in the EC2 emulator, gives it a metadata server, and starts it. */
-  async launch(role: Role): Promise<InstanceInfo> {
-    const o = this.options;
+  /**
+   * RunInstances in the EC2 emulator, a metadata server, and — after the boot delay — the service.
+   * Resolves with the new instance id once it is registered; the service starts later.
+   */
+  async launch(role: Role, bootDelayMs = 0): Promise<InstanceInfo> {
     const run = await this.clients.ec2.send(
       new RunInstancesCommand({
         ImageId: AMI_ID,
@@ -198,6 +251,7 @@ export class Environment {
               { Key: "Name", Value: `faas-${role}` },
               { Key: "faas:role", Value: role },
               { Key: "faas:env", Value: this.envId },
+              { Key: "aws:autoscaling:groupName", Value: GROUP[role] },
             ],
           },
         ],
@@ -213,9 +267,39 @@ export class Environment {
       instanceType: ec2Instance?.InstanceType ?? "t3.micro",
       amiId: AMI_ID,
     });
-    const metadataEndpoint = await metadata.start();
-    const port = role === "controller" ? await freePort() : undefined;
-    const heartbeat = String(o.heartbeatIntervalMs ?? 10_000);
+    const instance: Instance = {
+      instanceId,
+      role,
+      state: "pending",
+      pid: undefined,
+      port: role === "controller" ? await freePort() : undefined,
+      privateIp,
+      launchedAt: Date.now(),
+      startedAt: undefined,
+      paused: false,
+      reason: undefined,
+      handle: undefined,
+      metadata,
+      unhealthySince: undefined,
+      failedChecks: 0,
+      checkTimer: undefined,
+      bootTimer: undefined,
+    };
+    this.instances.set(instanceId, instance);
+    const boot = async () => {
+      if (instance.state !== "pending" || this.stopped) return;
+      await this.boot(instance).catch((err: unknown) =>
+        this.markUnhealthy(instance, `failed to boot: ${String(err)}`),
+      );
+    };
+    if (bootDelayMs > 0) instance.bootTimer = setTimeout(() => void boot(), bootDelayMs);
+    else await boot();
+    return this.info(instance);
+  }
+
+  private async boot(instance: Instance): Promise<void> {
+    const o = this.options;
+    const metadataEndpoint = await instance.metadata.start();
     const common: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
@@ -223,21 +307,23 @@ export class Environment {
       AWS_SECRET_ACCESS_KEY: "test",
       AWS_REGION: "us-east-1",
       AWS_ENDPOINT_URL: this.awsEndpoint,
+      // SQS goes through its endpoint, which chaos can cut, as a VPC interface endpoint would fail.
+      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${this.queueEndpoint.port}`,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: metadataEndpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       FAAS_REDIS_URL: this.redisUrl,
       FAAS_QUEUE_URL: this.resources.queueUrl,
       FAAS_BUCKET: this.resources.bucket,
       FAAS_WORKER_SECRET: o.workerSecret,
-      FAAS_HEARTBEAT_INTERVAL_MS: heartbeat,
+      FAAS_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs ?? 10_000),
       FAAS_LOG_LEVEL: o.logLevel ?? "info",
     };
     const env: Record<string, string> =
-      role === "controller"
+      instance.role === "controller"
         ? {
             ...common,
             FAAS_HOST: "127.0.0.1",
-            FAAS_PORT: String(port),
+            FAAS_PORT: String(instance.port),
             FAAS_API_KEY: o.apiKey,
             FAAS_TABLE: this.resources.table,
             FAAS_EIP_ALLOCATION_ID: this.resources.eipAllocationId,
@@ -251,46 +337,66 @@ export class Environment {
             FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS ?? 30),
             ...o.workerEnv,
           };
-    const source = `${role} ${instanceId}`;
-    const handle = await this.runtime.launch({ instanceId, role, env, labels: this.labels }, (line, stream) =>
-      this.options.onLog?.(source, line, stream),
+    const source = `${instance.role} ${instance.instanceId}`;
+    const handle = await this.runtime.launch(
+      { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels },
+      (line, stream) => this.options.onLog?.(source, line, stream),
     );
-    const instance: Instance = {
-      instanceId,
-      role,
-      state: "running",
-      pid: handle.pid,
-      port,
-      privateIp,
-      launchedAt: Date.now(),
-      handle,
-      metadata,
-    };
-    this.instances.set(instanceId, instance);
+    instance.handle = handle;
+    instance.pid = handle.pid;
+    instance.startedAt = Date.now();
+    if (instance.state === "pending") instance.state = "running";
     void handle.exited.then(({ code, signal }) => {
-      if (instance.state === "running") {
-        instance.state = "stopped";
-        this.options.onLog?.(
-          source,
-          `instance process exited (${signal ?? `code ${code ?? "?"}`})`,
-          "stderr",
-        );
+      if (instance.state === "running" || instance.state === "pending") {
+        this.markUnhealthy(instance, `process exited (${signal ?? `code ${code ?? "?"}`})`);
       }
     });
-    return this.info(instance);
+    if (instance.role === "controller") this.startHealthChecks(instance);
+  }
+
+  /** Controllers are checked like a load balancer would: GET /healthz on the instance itself. */
+  private startHealthChecks(instance: Instance): void {
+    const t = this.timing;
+    instance.checkTimer = setInterval(() => {
+      if (instance.state !== "running" || instance.port === undefined) return;
+      if (Date.now() - (instance.startedAt ?? 0) < t.healthCheckGraceMs) return;
+      void fetch(`http://127.0.0.1:${instance.port}/healthz`, {
+        signal: AbortSignal.timeout(Math.min(2000, t.healthCheckIntervalMs)),
+      })
+        .then((res) => res.ok)
+        .catch(() => false)
+        .then((ok) => {
+          instance.failedChecks = ok ? 0 : instance.failedChecks + 1;
+          if (instance.failedChecks >= t.unhealthyThreshold && instance.state === "running") {
+            this.markUnhealthy(instance, `health check failed ${instance.failedChecks} times in a row`);
+          }
+        });
+    }, t.healthCheckIntervalMs);
+  }
+
+  private markUnhealthy(instance: Instance, reason: string): void {
+    instance.state = "unhealthy";
+    instance.reason = reason;
+    instance.unhealthySince = Date.now();
+    this.options.onLog?.(
+      `${instance.role} ${instance.instanceId}`,
+      `instance unhealthy: ${reason}`,
+      "stderr",
+    );
   }
 
   /**
-   * Terminates an instance as EC2 does: the process ends (SIGKILL when `kill` is set), the instance is
-   * terminated in the EC2 emulator, and an Elastic IP it held is disassociated — which AWS does on
-   * termination but moto does not.
+   * Terminates an instance as EC2 does: the service stops, the instance is terminated in the EC2
+   * emulator, and an Elastic IP it held is disassociated — which AWS does on termination but moto
+   * does not.
    */
-  async terminate(instanceId: string, kill = false): Promise<void> {
+  async terminate(instanceId: string): Promise<void> {
     const instance = this.instances.get(instanceId);
     if (instance === undefined) throw new Error(`no instance ${instanceId}`);
     instance.state = "terminated";
-    if (kill) instance.handle.signal("SIGKILL");
-    await instance.handle.stop(kill ? 0 : 5000);
+    if (instance.checkTimer) clearInterval(instance.checkTimer);
+    if (instance.bootTimer) clearTimeout(instance.bootTimer);
+    await instance.handle?.stop(2000);
     await instance.metadata.stop();
     const addresses = await this.clients.ec2.send(
       new DescribeAddressesCommand({ AllocationIds: [this.resources.eipAllocationId] }),
@@ -305,8 +411,30 @@ export class Environment {
     await this.edge.refresh();
   }
 
+  /** A crash: the instance's process dies by SIGKILL; the group notices and replaces it. */
+  kill(instanceId: string): void {
+    this.running(instanceId).handle?.signal("SIGKILL");
+  }
+
+  pause(instanceId: string): void {
+    const i = this.running(instanceId);
+    i.handle?.signal("SIGSTOP");
+    i.paused = true;
+  }
+
+  resume(instanceId: string): void {
+    const i = this.running(instanceId);
+    i.handle?.signal("SIGCONT");
+    i.paused = false;
+  }
+
   list(): InstanceInfo[] {
     return [...this.instances.values()].map((i) => this.info(i));
+  }
+
+  /** Instances of a role that are up (not terminated, not unhealthy). */
+  live(role: Role): InstanceInfo[] {
+    return this.list().filter((i) => i.role === role && (i.state === "running" || i.state === "pending"));
   }
 
   /** The instance the Elastic IP points to, as the edge last saw it. */
@@ -317,8 +445,10 @@ export class Environment {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciler.stop();
     await this.stopInstances();
     await this.edge.stop();
+    await this.queueEndpoint.stop();
     await Promise.allSettled([this.redis?.stop(), this.moto?.stop()]);
     for (const client of Object.values(this.clients)) client.destroy();
   }
@@ -327,11 +457,22 @@ export class Environment {
     await this.stop();
   }
 
+  private running(instanceId: string): Instance {
+    const instance = this.instances.get(instanceId);
+    if (instance === undefined || instance.state === "terminated")
+      throw new Error(`no live instance ${instanceId}`);
+    return instance;
+  }
+
   private async stopInstances(): Promise<void> {
+    this.reconciler.stop();
     await Promise.allSettled(
       [...this.instances.values()].map(async (i) => {
-        if (i.state === "running") i.state = "terminated";
-        await i.handle.stop();
+        if (i.checkTimer) clearInterval(i.checkTimer);
+        if (i.bootTimer) clearTimeout(i.bootTimer);
+        if (i.state !== "terminated") i.state = "terminated";
+        i.handle?.signal("SIGCONT");
+        await i.handle?.stop();
         await i.metadata.stop();
       }),
     );
@@ -342,10 +483,13 @@ export class Environment {
       instanceId: i.instanceId,
       role: i.role,
       state: i.state,
-      pid: i.handle.pid,
+      pid: i.handle?.pid,
       port: i.port,
       privateIp: i.privateIp,
       launchedAt: i.launchedAt,
+      startedAt: i.startedAt,
+      paused: i.paused,
+      reason: i.reason,
     };
   }
 }

@@ -1,47 +1,94 @@
-/** Redis as a child process on 127.0.0.1 (no persistence: the dev environment's results are throwaway). */
+/**
+ * Redis as a child process on 127.0.0.1. It keeps an append-only file (fsync on every write) in the
+ * environment's data folder, so a restart — a chaos scenario — loses no accepted invocation, as a
+ * replicated ElastiCache failover would not.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { findOnPath } from "./aws-emulator";
 import { ManagedProcess } from "./managed-process";
 import { assertPortFree, PrerequisiteError, waitForPort } from "./ports";
 
-export interface RedisHandle {
-  url: string;
-  port: number;
-  process?: ManagedProcess;
-  stop(): Promise<void>;
-}
+type OnLine = (name: string, line: string, stream: "stdout" | "stderr") => void;
 
-export async function startRedis(
-  port: number,
-  label: Record<string, string>,
-  onLine: (name: string, line: string, stream: "stdout" | "stderr") => void,
-): Promise<RedisHandle> {
-  const command = findOnPath("redis-server");
-  if (command === undefined) {
-    throw new PrerequisiteError(
-      "redis-server is not installed: `apt-get install -y redis-server` (or set FAAS_REDIS_URL to a running Redis)",
-    );
+export class RedisHandle {
+  private process: ManagedProcess | undefined;
+  private readonly dataDir = mkdtempSync(path.join(os.tmpdir(), "faas-redis-"));
+
+  private constructor(
+    readonly port: number,
+    private readonly command: string,
+    private readonly label: Record<string, string>,
+    private readonly onLine: OnLine,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
   }
-  await assertPortFree(port, "Redis", "FAAS_REDIS_PORT");
-  const proc = new ManagedProcess({
-    name: "redis",
-    command,
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--loglevel",
-      "warning",
-    ],
-    env: { ...process.env, ...label },
-    onLine,
-  });
-  await waitForPort(port, 10_000, () => proc.running).catch((err: unknown) => {
-    throw new PrerequisiteError(`redis-server did not start on port ${port}: ${String(err)}`);
-  });
-  return { url: `redis://127.0.0.1:${port}`, port, process: proc, stop: () => proc.stop() };
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  static async start(port: number, label: Record<string, string>, onLine: OnLine): Promise<RedisHandle> {
+    const command = findOnPath("redis-server");
+    if (command === undefined) {
+      throw new PrerequisiteError(
+        "redis-server is not installed: `apt-get install -y redis-server` (or set FAAS_REDIS_URL to a running Redis)",
+      );
+    }
+    await assertPortFree(port, "Redis", "FAAS_REDIS_PORT");
+    const handle = new RedisHandle(port, command, label, onLine);
+    await handle.launch();
+    return handle;
+  }
+
+  private async launch(): Promise<void> {
+    const proc = new ManagedProcess({
+      name: "redis",
+      command: this.command,
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        this.dataDir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--loglevel",
+        "warning",
+      ],
+      env: { ...process.env, ...this.label },
+      onLine: this.onLine,
+    });
+    this.process = proc;
+    await waitForPort(this.port, 10_000, () => proc.running).catch((err: unknown) => {
+      throw new PrerequisiteError(`redis-server did not start on port ${this.port}: ${String(err)}`);
+    });
+  }
+
+  /** Stops Redis (SIGTERM, or SIGKILL when `hard`), then starts it again on the same port and data. */
+  async restart(downMs = 0, hard = false): Promise<void> {
+    await this.stopProcess(hard);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    await this.launch();
+  }
+
+  async stopProcess(hard = false): Promise<void> {
+    const proc = this.process;
+    if (proc === undefined) return;
+    if (hard) proc.signal("SIGKILL");
+    await proc.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopProcess();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
 }

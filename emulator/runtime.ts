@@ -7,6 +7,15 @@ export interface InstanceSpec {
   /** The whole environment of the service, including its metadata endpoint. */
   env: Record<string, string>;
   labels: Record<string, string>;
+  /** Docker runtime: the image to run; by default the role's image (faas/<role>:local). */
+  image?: string;
+  /**
+   * Docker runtime: the networks the instance's interface joins, the first at creation. The instance id
+   * is always an alias on each, so the edge and other containers can reach it by that name.
+   */
+  networks?: { name: string; aliases?: string[] }[];
+  /** Docker runtime: the private address the instance's metadata service reports (local-ipv4). */
+  privateIp?: string;
 }
 
 export interface RunningInstance {

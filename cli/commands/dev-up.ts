@@ -18,6 +18,7 @@ interface Args {
   "heartbeat-interval-ms": number;
   "worker-dead-after-ms": number;
   "json-logs": boolean;
+  "aws-timing": boolean;
 }
 
 export const devUpCommand: CommandModule<object, Args> = {
@@ -34,6 +35,11 @@ export const devUpCommand: CommandModule<object, Args> = {
       .option("redis-url", { type: "string", describe: "use this Redis instead of starting one" })
       .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
       .option("worker-dead-after-ms", { type: "number", default: 30_000 })
+      .option("aws-timing", {
+        type: "boolean",
+        default: false,
+        describe: "model EC2's delays: ~10 s to detect, ~30 s to boot a replacement",
+      })
       .option("json-logs", {
         type: "boolean",
         default: false,
@@ -61,6 +67,7 @@ export const devUpCommand: CommandModule<object, Args> = {
       heartbeatIntervalMs: args["heartbeat-interval-ms"],
       workerDeadAfterMs: args["worker-dead-after-ms"],
       jsonLogs: args["json-logs"],
+      awsTiming: args["aws-timing"],
     });
   },
 };

@@ -40,7 +40,8 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     return;
   }
   const log = deps.log.child({ invocationId: task.invocationId, function: task.function.name });
-  const leaseMs = deps.visibilityTimeoutS * 1000;
+  // The lease ends a little before the message becomes visible again, so the next receiver finds it free.
+  const leaseMs = Math.max(500, Math.floor(deps.visibilityTimeoutS * 1000 * 0.8));
 
   const leaseOutcome = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
   if (leaseOutcome === "finished") {

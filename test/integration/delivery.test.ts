@@ -89,7 +89,7 @@ describe("delivery: at-least-once in, exactly-once out", function () {
     );
     const victim = t.env.list().find((i) => runningOn.startsWith(i.instanceId));
     expect(victim, `instance of worker ${runningOn}`).to.not.equal(undefined);
-    await t.env.terminate(victim!.instanceId, true);
+    t.env.kill(victim!.instanceId);
 
     const view = await t.api.awaitInvocation(id, 30_000);
     expect(view).to.include({ status: "succeeded", attempts: 2 });

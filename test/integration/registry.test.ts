@@ -13,7 +13,7 @@ describe("worker registry and the Elastic IP", function () {
     await t.env.stop();
   });
 
-  const controller = () => t.env.list().find((i) => i.role === "controller" && i.state === "running");
+  const controller = () => t.env.live("controller")[0];
 
   it("the controller claimed the Elastic IP on boot and the edge routes to it", async () => {
     const out = await t.env.clients.ec2.send(
@@ -38,43 +38,55 @@ describe("worker registry and the Elastic IP", function () {
   });
 
   it("drops a worker that stops heartbeating after the dead timeout, and takes it back when it resumes", async () => {
-    const worker = t.env.list().find((i) => i.role === "worker");
-    const proc = t.env.instances.get(worker!.instanceId)!;
-    proc.handle.signal("SIGSTOP");
+    const worker = t.env.live("worker")[0]!;
+    t.env.pause(worker.instanceId);
     try {
       const stoppedAt = Date.now();
       await waitFor(async () => (await t.api.workers()).workers.length === 1, 5000, "worker dropped");
       const droppedAfter = Date.now() - stoppedAt;
       expect(droppedAfter, "not before the dead timeout (1.5 s)").to.be.greaterThan(1200);
-      expect((await t.api.workers()).workers.map((w) => w.instanceId)).not.to.include(worker!.instanceId);
+      expect((await t.api.workers()).workers.map((w) => w.instanceId)).not.to.include(worker.instanceId);
+      expect(
+        t.env.live("worker").map((w) => w.instanceId),
+        "a paused worker is not replaced",
+      ).to.include(worker.instanceId);
     } finally {
-      proc.handle.signal("SIGCONT");
+      t.env.resume(worker.instanceId);
     }
     await waitFor(async () => (await t.api.workers()).workers.length === 2, 3000, "worker back");
   });
 
-  it("a replaced controller answers 503 at the edge until the new one claims the address; workers re-register", async () => {
+  it("a killed controller is replaced by a new instance that claims the Elastic IP; workers re-register", async () => {
     const old = controller()!;
-    await t.env.terminate(old.instanceId, true);
+    t.env.kill(old.instanceId);
+    await waitFor(
+      async () => (await fetch(`${t.env.endpoint}/healthz`)).status === 503,
+      2000,
+      "edge answers 503",
+    );
     const gap = await fetch(`${t.env.endpoint}/healthz`);
-    expect(gap.status).to.equal(503);
     expect(((await gap.json()) as { error: { code: string } }).error.code).to.equal("ServiceUnavailable");
 
-    const fresh = await t.env.launch("controller");
-    expect(fresh.instanceId).not.to.equal(old.instanceId);
+    let fresh = "";
     await waitFor(
-      async () =>
-        ((await (await fetch(`${t.env.endpoint}/healthz`)).json()) as { instanceId?: string }).instanceId ===
-        fresh.instanceId,
-      10_000,
+      async () => {
+        const res = await fetch(`${t.env.endpoint}/healthz`);
+        fresh = res.ok ? ((await res.json()) as { instanceId: string }).instanceId : "";
+        return fresh !== "" && fresh !== old.instanceId;
+      },
+      15_000,
       "new controller serves at the Elastic IP",
     );
+    expect(t.env.list().find((i) => i.instanceId === old.instanceId)?.state).to.equal("terminated");
     const first = await t.api.workers();
-    expect(first.filling, "a fresh registry says it is still filling").to.equal(true);
+    expect(first.controllerInstanceId).to.equal(fresh);
     await waitFor(
       async () => (await t.api.workers()).workers.length === 2,
       2000,
       "workers re-registered within an interval",
     );
+    const activities = t.env.reconciler.list().map((a) => a.description);
+    expect(activities).to.include(`Terminating EC2 instance: ${old.instanceId}`);
+    expect(activities).to.include(`Launching a new EC2 instance: ${fresh}`);
   });
 });

@@ -1,0 +1,13 @@
+import { loadCliConfig, pidAlive, readDevState } from "./config";
+import { UserError } from "./errors";
+
+/** A call to the running dev environment's control API. */
+export async function adminRequest(method: string, path: string): Promise<unknown> {
+  const state = readDevState(loadCliConfig());
+  if (state === undefined || !pidAlive(state.pid))
+    throw new UserError("no environment is running: `make dev` starts one");
+  const res = await fetch(`${state.adminUrl}${path}`, { method });
+  const body = (await res.json()) as { error?: { message: string } };
+  if (!res.ok) throw new UserError(body.error?.message ?? `the environment answered ${res.status}`);
+  return body;
+}
