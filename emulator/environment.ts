@@ -148,6 +148,16 @@ export class Environment {
     return { [LABEL_ENV]: this.envId };
   }
 
+  /**
+   * The queue URL as the instances see it: its host is the SQS endpoint, as private DNS makes the
+   * regional SQS host resolve to the VPC endpoint (the SDK sends to the queue URL's host).
+   */
+  get queueUrlViaEndpoint(): string {
+    const url = new URL(this.resources.queueUrl);
+    url.host = `127.0.0.1:${this.queueEndpoint.port}`;
+    return url.toString();
+  }
+
   get timing(): ScalingTiming {
     return this.reconciler.timing;
   }
@@ -312,7 +322,7 @@ export class Environment {
       AWS_EC2_METADATA_SERVICE_ENDPOINT: metadataEndpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       FAAS_REDIS_URL: this.redisUrl,
-      FAAS_QUEUE_URL: this.resources.queueUrl,
+      FAAS_QUEUE_URL: this.queueUrlViaEndpoint,
       FAAS_BUCKET: this.resources.bucket,
       FAAS_WORKER_SECRET: o.workerSecret,
       FAAS_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs ?? 10_000),

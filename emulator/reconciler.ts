@@ -130,7 +130,9 @@ export class Reconciler {
       // after the termination, not before.
       const launching = [...this.busy].filter((k) => k.startsWith(`launch:${group.name}:`)).length;
       const replacing = [...this.replacing.values()].filter((g) => g === group.name).length;
-      const inService = this.fleet.members(group.role).filter((m) => !this.replacing.has(m.instanceId)).length;
+      const inService = this.fleet
+        .members(group.role)
+        .filter((m) => !this.replacing.has(m.instanceId)).length;
       const capacity = inService + replacing + launching;
       for (let i = capacity; i < group.desired; i++) work.push(this.launch(group, i, group.desired));
     }

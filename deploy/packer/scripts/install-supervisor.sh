@@ -1,0 +1,22 @@
+#!/bin/sh
+# The process supervisor. On an AMI it is systemd: PID 1 already, restarts the service, needs no extra
+# runtime the way PM2 would, and reads the secrets file as root before dropping privileges. In a
+# container there is no init system: the image's entrypoint is the service itself and the container
+# runtime (or the local cloud's ASG reconciler) restarts it, so nothing is installed there.
+set -eu
+[ "$(id -u)" = 0 ] || exec sudo -E sh "$0" "$@"
+: "${FAAS_ROLE:?FAAS_ROLE must be controller or worker}"
+if [ "${PACKER_BUILDER_TYPE:-}" = docker ] || ! command -v systemctl >/dev/null 2>&1; then
+  echo "faas: no systemd in this image; the container runtime supervises the $FAAS_ROLE"
+  exit 0
+fi
+install -m 0644 "/tmp/faas-files/faas-$FAAS_ROLE.service" "/etc/systemd/system/faas-$FAAS_ROLE.service"
+install -m 0644 /tmp/faas-files/logrotate.conf /etc/logrotate.d/faas
+# Enabled now, started by faas-boot once user data has written /etc/faas/<role>.env; the unit's
+# ConditionPathExists keeps it from starting on the first boot before that.
+systemctl enable "faas-$FAAS_ROLE.service"
+if [ "$FAAS_ROLE" = worker ] && command -v dnf >/dev/null 2>&1; then
+  # faas-boot uses iptables to keep functions (the sandbox user) away from the instance metadata.
+  dnf install -y iptables-nft
+fi
+echo "faas: systemd supervises faas-$FAAS_ROLE (Restart=always)"

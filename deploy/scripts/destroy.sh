@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make destroy [TARGET=aws|local]: removes what deploy.sh applied.
+# On the local cloud, moto's ElastiCache never finishes deleting a cluster (design.md section 4), so
+# the cluster and its subnet group are dropped from the state first and left to die with the
+# emulator; AWS deletes them normally.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+target="${TARGET:-aws}"
+source "$root/deploy/scripts/tf-env.sh"
+
+case "$target" in
+  local) workdir="$root/.faas/terraform-local" ;;
+  aws)
+    workdir="$FAAS_TF_DIR"
+    if [[ -f "$root/.faas/deploy-secrets.env" ]]; then
+      set -a
+      # shellcheck disable=SC1091
+      . "$root/.faas/deploy-secrets.env"
+      set +a
+    fi
+    ;;
+  *)
+    echo "destroy: TARGET must be aws or local, not '$target'" >&2
+    exit 1
+    ;;
+esac
+if [[ ! -d "$workdir/.terraform" ]]; then
+  echo "destroy: nothing deployed to $target ($workdir has no Terraform state)"
+  exit 0
+fi
+
+cd "$workdir"
+if [[ "$target" == local ]]; then
+  for r in aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis; do
+    if terraform state list 2>/dev/null | grep -qx "$r"; then terraform state rm "$r" >/dev/null; fi
+  done
+fi
+start=$SECONDS
+terraform destroy -input=false -auto-approve
+echo "destroy: removed from $target in $((SECONDS - start)) s"

@@ -1,0 +1,107 @@
+/**
+ * A whole chaos run: a fresh local cloud on free ports (or the given ones), the checkable function,
+ * steady load, then each scenario in turn. Used by `make chaos-test` and by the test suite with
+ * shortened timings.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { Environment } from "../environment";
+import { freePort } from "../ports";
+import { FAST_TIMING, ScalingTiming } from "../reconciler";
+import { ChaosExperiment, ChaosSettings, ScenarioName, ScenarioResult } from "./experiment";
+import { CHECKABLE_FUNCTION, LoadGenerator } from "./load";
+import { renderTable, writeReports } from "./report";
+
+export interface ChaosRunOptions {
+  scenarios: ScenarioName[];
+  scaling?: ScalingTiming;
+  settings: ChaosSettings;
+  workers?: number;
+  syncPerSecond?: number;
+  asyncPerSecond?: number;
+  outDir?: string;
+  log?: (line: string) => void;
+  onComponentLog?: (source: string, line: string) => void;
+}
+
+export interface ChaosRun {
+  results: ScenarioResult[];
+  passed: boolean;
+  table: string;
+  files?: { json: string; html: string };
+}
+
+export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
+  const log = o.log ?? (() => undefined);
+  const apiKey = `chaos-${randomBytes(16).toString("hex")}`;
+  const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const scaling = o.scaling ?? FAST_TIMING;
+  log(
+    `starting the local cloud (heartbeat ${o.settings.heartbeatIntervalMs} ms, dead after ${o.settings.deadAfterMs} ms, boot ${scaling.bootDelayMs} ms)...`,
+  );
+  const env = await Environment.start({
+    prefix: `chaos${randomBytes(2).toString("hex")}`,
+    edgePort,
+    motoPort,
+    redisPort,
+    workers: o.workers ?? 2,
+    apiKey,
+    workerSecret: randomBytes(24).toString("hex"),
+    heartbeatIntervalMs: o.settings.heartbeatIntervalMs,
+    workerDeadAfterMs: o.settings.deadAfterMs,
+    visibilityTimeoutS: o.settings.visibilityTimeoutS,
+    scaling,
+    workerEnv: { FAAS_POLL_WAIT_S: String(Math.min(20, Math.max(1, o.settings.visibilityTimeoutS))) },
+    onLog: (source, line) => o.onComponentLog?.(source, line),
+    onActivity: (a) => {
+      if (a.statusCode !== "InProgress") log(`    [autoscaling] ${a.autoScalingGroupName}: ${a.description}`);
+    },
+  });
+  const load = new LoadGenerator({
+    endpoint: env.endpoint,
+    apiKey,
+    functionName: "chaos",
+    syncPerSecond: o.syncPerSecond ?? 4,
+    asyncPerSecond: o.asyncPerSecond ?? 8,
+  });
+  const results: ScenarioResult[] = [];
+  try {
+    await waitForApi(env.endpoint, apiKey, scaling.bootDelayMs + 60_000);
+    const deploy = await fetch(`${env.endpoint}/api/functions/chaos`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ source: CHECKABLE_FUNCTION, timeoutMs: 60_000 }),
+    });
+    if (!deploy.ok) throw new Error(`deploy failed: ${deploy.status} ${await deploy.text()}`);
+    const experiment = new ChaosExperiment(env, apiKey, load, o.settings, log);
+    load.start();
+    for (const name of o.scenarios) results.push(await experiment.run(name));
+  } finally {
+    await load.stop();
+    await env.stop();
+  }
+  const table = renderTable(results);
+  let files: { json: string; html: string } | undefined;
+  if (o.outDir !== undefined) {
+    mkdirSync(o.outDir, { recursive: true });
+    files = writeReports(
+      o.outDir,
+      { timing: scaling, settings: o.settings, finishedAt: new Date().toISOString() },
+      results,
+      load.records,
+    );
+  }
+  return { results, passed: results.length > 0 && results.every((r) => r.passed), table, files };
+}
+
+async function waitForApi(endpoint: string, apiKey: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${endpoint}/api/workers`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    }).catch(() => undefined);
+    if (res?.ok && ((await res.json()) as { workers: unknown[] }).workers.length > 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the platform did not come up");
+}

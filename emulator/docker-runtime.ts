@@ -1,0 +1,275 @@
+/**
+ * Instances as Docker containers, behind the same Runtime interface as processes.
+ *
+ * An instance is two containers, as in compose/docker-compose.yml: `<id>-eni` owns the network
+ * namespace (joined to the spec's networks, with the instance id as an alias on each) and serves the
+ * instance's metadata on 127.0.0.1:1338 (emulator/docker/metadata-main.ts); `<id>` runs the service in
+ * that namespace. So the instance's metadata is reachable by that instance only, as on EC2, and chaos
+ * acts on the parts AWS has: the process (kill, pause) and the network interface (disconnect).
+ *
+ * Where this differs from EC2: the instance shares the host's kernel and the address Docker gives it,
+ * not the one moto recorded; the metadata service reports the spec's `privateIp`.
+ */
+import { PassThrough } from "node:stream";
+import { constants } from "node:os";
+import { createInterface } from "node:readline";
+import Docker from "dockerode";
+import { InstanceSpec, Role, RunningInstance, Runtime } from "./runtime";
+
+export const LABEL_DOCKER_ENV = "faas.env";
+export const IMDS_PORT = 1338;
+
+export interface DockerRuntimeOptions {
+  docker?: Docker;
+  /** Tag of the default images faas/<role>:<tag> and of the interface's image faas/controller:<tag>. */
+  imageTag?: string;
+  /** Container names start with this; the default is "faas". */
+  namePrefix?: string;
+  /** Networks for instances whose spec names none. */
+  networks?: Record<Role, { name: string; aliases?: string[] }[]>;
+  /** How long to wait for the instance's metadata service before starting the service anyway. */
+  eniReadyMs?: number;
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+export class DockerRuntime implements Runtime {
+  readonly kind = "docker" as const;
+  readonly docker: Docker;
+
+  constructor(private readonly options: DockerRuntimeOptions = {}) {
+    this.docker = options.docker ?? new Docker();
+  }
+
+  /** Whether an engine answers; `make dev` picks this runtime only when it does. */
+  static async available(docker: Docker = new Docker()): Promise<boolean> {
+    try {
+      await docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async launch(
+    spec: InstanceSpec,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<DockerInstance> {
+    const tag = this.options.imageTag ?? "local";
+    const prefix = this.options.namePrefix ?? "faas";
+    const networks = spec.networks ?? this.options.networks?.[spec.role] ?? [];
+    const [first, ...rest] = networks;
+    if (first === undefined) throw new Error(`no Docker network given for ${spec.role} ${spec.instanceId}`);
+    const labels = {
+      ...spec.labels,
+      ...(spec.labels.FAAS_ENV_ID === undefined ? {} : { [LABEL_DOCKER_ENV]: spec.labels.FAAS_ENV_ID }),
+      "faas.instance": spec.instanceId,
+      "faas.role": spec.role,
+    };
+    const hardening = { CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"] };
+    const aliasesOf = (n: { aliases?: string[] }) => [spec.instanceId, ...(n.aliases ?? [])];
+
+    const eni = await this.docker.createContainer({
+      name: `${prefix}-${spec.instanceId}-eni`,
+      Image: `faas/controller:${tag}`,
+      Cmd: ["node", "dist/emulator/docker/metadata-main.js"],
+      Env: envList({
+        FAAS_ROLE: spec.role,
+        FAAS_INSTANCE_ID: spec.instanceId,
+        FAAS_PRIVATE_IP: spec.privateIp ?? "10.0.0.10",
+        FAAS_IMDS_PORT: String(IMDS_PORT),
+      }),
+      Labels: { ...labels, "faas.part": "eni" },
+      HostConfig: { ...hardening, NetworkMode: first.name },
+      NetworkingConfig: { EndpointsConfig: { [first.name]: { Aliases: aliasesOf(first) } } },
+    });
+    const instance = new DockerInstance(this.docker, eni);
+    try {
+      // dockerode (and the engine's create call) takes one network; the others are connected after.
+      for (const n of rest) {
+        await this.docker
+          .getNetwork(n.name)
+          .connect({ Container: eni.id, EndpointConfig: { Aliases: aliasesOf(n) } });
+      }
+      const eniReady = waitForLine(await eni.attach({ stream: true, stdout: true, stderr: true }), /"imds"/);
+      await eni.start();
+      await withTimeout(eniReady, this.options.eniReadyMs ?? 10_000).catch(() => undefined);
+
+      const worker = spec.role === "worker";
+      const app = await this.docker.createContainer({
+        name: `${prefix}-${spec.instanceId}`,
+        Image: spec.image ?? `faas/${spec.role}:${tag}`,
+        Env: envList({ ...spec.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${IMDS_PORT}` }),
+        Labels: { ...labels, "faas.part": "service" },
+        // Root in the worker only to run functions as `nobody` (images/worker/Dockerfile).
+        User: worker ? "0:0" : undefined,
+        HostConfig: {
+          ...hardening,
+          CapAdd: worker ? ["SETUID", "SETGID", "KILL"] : [],
+          NetworkMode: `container:${eni.id}`,
+        },
+      });
+      await instance.attachService(app, onLine);
+      return instance;
+    } catch (err) {
+      await instance.stop(0).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Removes every container, then every network, carrying faas.env=<envId>. */
+  async removeAll(envId: string): Promise<void> {
+    const filters = JSON.stringify({ label: [`${LABEL_DOCKER_ENV}=${envId}`] });
+    const containers = await this.docker.listContainers({ all: true, filters });
+    await Promise.allSettled(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })));
+    const networks = await this.docker.listNetworks({ filters });
+    await Promise.allSettled(networks.map((n) => this.docker.getNetwork(n.Id).remove()));
+  }
+}
+
+/**
+ * One instance: the service container and its interface container. `signal` maps SIGSTOP/SIGCONT to
+ * pause/unpause (a frozen instance, as a hung EC2 host) and sends any other signal to the service.
+ */
+export class DockerInstance implements RunningInstance {
+  private app: Docker.Container | undefined;
+  private exitInfo: Exit | undefined;
+  private hostPid: number | undefined;
+  private paused = false;
+  private resolveExit: (exit: Exit) => void = () => undefined;
+  readonly exited: Promise<Exit>;
+
+  constructor(
+    private readonly docker: Docker,
+    readonly eni: Docker.Container,
+  ) {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+
+  get containerId(): string | undefined {
+    return this.app?.id;
+  }
+
+  /** The host PID of the service's main process (tini), as `docker inspect` reports it. */
+  get pid(): number | undefined {
+    return this.hostPid;
+  }
+
+  get running(): boolean {
+    return this.app !== undefined && this.exitInfo === undefined;
+  }
+
+  async attachService(
+    app: Docker.Container,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<void> {
+    this.app = app;
+    const stream = await app.attach({ stream: true, stdout: true, stderr: true });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    app.modem.demuxStream(stream, out, err);
+    stream.on("end", () => {
+      out.end();
+      err.end();
+    });
+    createInterface({ input: out }).on("line", (line) => onLine(line, "stdout"));
+    createInterface({ input: err }).on("line", (line) => onLine(line, "stderr"));
+    const waited = app.wait() as Promise<{ StatusCode?: number }>;
+    await app.start();
+    this.hostPid = ((await app.inspect()) as { State?: { Pid?: number } }).State?.Pid;
+    void waited.then(
+      (result) => this.finish(exitOf(result.StatusCode ?? null)),
+      () => this.finish({ code: null, signal: null }),
+    );
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    void this.signalAsync(signal).catch(() => undefined);
+  }
+
+  async signalAsync(signal: NodeJS.Signals): Promise<void> {
+    const app = this.app;
+    if (app === undefined || !this.running) return;
+    if (signal === "SIGSTOP") {
+      await app.pause();
+      this.paused = true;
+    } else if (signal === "SIGCONT") {
+      if (this.paused) await app.unpause();
+      this.paused = false;
+    } else {
+      if (this.paused) await this.signalAsync("SIGCONT");
+      await app.kill({ signal });
+    }
+  }
+
+  /** Cuts the instance's interface from a network, as a failed ENI or security group would. */
+  async disconnect(network: string): Promise<void> {
+    await this.docker.getNetwork(network).disconnect({ Container: this.eni.id, Force: true });
+  }
+
+  async connect(network: string, aliases: string[] = []): Promise<void> {
+    const name = ((await this.eni.inspect()) as { Config?: { Labels?: Record<string, string> } }).Config
+      ?.Labels?.["faas.instance"];
+    await this.docker.getNetwork(network).connect({
+      Container: this.eni.id,
+      EndpointConfig: { Aliases: [...(name ? [name] : []), ...aliases] },
+    });
+  }
+
+  /** SIGTERM, SIGKILL after the grace period, then both containers are removed. */
+  async stop(graceMs = 5000): Promise<void> {
+    const app = this.app;
+    if (app !== undefined) {
+      if (this.running) {
+        if (this.paused) await app.unpause().catch(() => undefined);
+        this.paused = false;
+        await app.stop({ t: Math.ceil(graceMs / 1000) }).catch(() => undefined);
+        await this.exited;
+      }
+      await app.remove({ force: true }).catch(() => undefined);
+    } else {
+      this.finish({ code: null, signal: null });
+    }
+    await this.eni.remove({ force: true }).catch(() => undefined);
+  }
+
+  private finish(exit: Exit): void {
+    if (this.exitInfo !== undefined) return;
+    this.exitInfo = exit;
+    this.resolveExit(exit);
+  }
+}
+
+/** Docker reports a process killed by signal n as exit code 128 + n. */
+function exitOf(status: number | null): Exit {
+  if (status !== null && status > 128) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0];
+    if (name !== undefined) return { code: null, signal: name as NodeJS.Signals };
+  }
+  return { code: status, signal: null };
+}
+
+function envList(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+function waitForLine(stream: NodeJS.ReadableStream, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    stream.on("data", (chunk: Buffer) => {
+      seen = (seen + chunk.toString("utf8")).slice(-4096);
+      if (pattern.test(seen)) resolve();
+    });
+    stream.on("end", () => reject(new Error("the instance's interface container exited")));
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,177 @@
+/**
+ * The containerized topology: compose brings up the VPC (public, internal private, internal cloud), the
+ * platform deploys and invokes through the edge on 127.0.0.1, a worker reaches only its endpoints and
+ * the controller's private address, and a killed controller is replaced by a Docker-runtime instance
+ * with a new instance id that claims the Elastic IP. Traffic goes only to this machine's own addresses.
+ */
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { DescribeAddressesCommand, EC2Client, RunInstancesCommand, DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
+import { DockerInstance, DockerRuntime } from "../../emulator/docker-runtime";
+import { waitFor } from "../fixtures/environment";
+import { dockerOrSkipReason, ipOn, listenOn, probeFrom, Topology, upTopology } from "./fixtures";
+
+const run = promisify(execFile);
+
+describe("docker: the compose topology", function () {
+  let topology: Topology | undefined;
+  let startedAt = 0;
+  const replacements: DockerInstance[] = [];
+
+  before(async function () {
+    const reason = await dockerOrSkipReason();
+    if (reason !== undefined) this.skip();
+    startedAt = Date.now();
+    topology = await upTopology();
+  });
+
+  after(async function () {
+    for (const r of replacements) await r.stop(1000).catch(() => undefined);
+    await topology?.down();
+    if (topology) {
+      const left = await topology.docker.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`faas.env=${topology.envId}`] }),
+      });
+      expect(left, "containers left behind").to.have.length(0);
+    }
+  });
+
+  it("deploys and invokes through the edge on 127.0.0.1, functions running as nobody", async function () {
+    const t = topology!;
+    const deployed = await t.api.deploy(
+      "hello",
+      "exports.handler = async (e) => ({ hello: e.name, uid: process.getuid(), env: Object.keys(process.env) })",
+    );
+    expect(deployed.status, deployed.text).to.equal(200);
+    const answer = await t.api.invoke("hello", { name: "docker" });
+    expect(answer.status, answer.text).to.equal(200);
+    const body = answer.body as { hello: string; uid: number; env: string[] };
+    expect(body.hello).to.equal("docker");
+    expect(body.uid).to.equal(65534);
+    expect(body.env.filter((k) => k.startsWith("AWS_") || k === "FAAS_WORKER_SECRET")).to.deep.equal([]);
+    process.stderr.write(`      compose up to first invocation: ${Date.now() - startedAt} ms\n`);
+  });
+
+  it("publishes only the edge, on 127.0.0.1", async function () {
+    const t = topology!;
+    const containers = await t.docker.listContainers({
+      filters: JSON.stringify({ label: [`faas.env=${t.envId}`] }),
+    });
+    const published = containers.flatMap((c) =>
+      c.Ports.filter((p) => p.PublicPort !== undefined).map((p) => `${p.IP}:${p.PublicPort}`),
+    );
+    expect(published).to.deep.equal([`127.0.0.1:${t.edgePort}`]);
+  });
+
+  it("makes the private and cloud networks internal, with the firewall rules that close the host hole", async function () {
+    const t = topology!;
+    for (const [name, internal] of [
+      ["public", false],
+      ["private", true],
+      ["cloud", true],
+    ] as const) {
+      const info = (await t.docker.getNetwork(t.network(name)).inspect()) as {
+        Internal: boolean;
+        Labels: Record<string, string>;
+      };
+      expect(info.Internal, name).to.equal(internal);
+      expect(info.Labels["faas.env"]).to.equal(t.envId);
+    }
+    const rules = (await run("iptables", ["-S"])).stdout;
+    for (const name of ["private", "cloud"]) {
+      const tagged = rules.split("\n").filter((l) => l.includes(`faas-isolation:${t.network(name)}"`));
+      expect(tagged.filter((l) => l.startsWith("-A INPUT") && l.includes("REJECT")), name).to.have.length(1);
+      expect(tagged.filter((l) => l.startsWith("-A DOCKER-USER")), name).to.have.length(1);
+    }
+  });
+
+  it("lets a worker reach its endpoints and the controller's private address, and nothing else", async function () {
+    const t = topology!;
+    const worker = await t.container("worker-1");
+    const controllerEni = await t.container("controller-eni");
+    const edge = await t.container("edge");
+    const gateway = (
+      (await t.docker.getNetwork(t.network("private")).inspect()) as { IPAM: { Config: { Gateway: string }[] } }
+    ).IPAM.Config[0]!.Gateway;
+    const hostService = await listenOn(gateway);
+    try {
+      expect(await probeFrom(worker, "aws", 5000), "AWS endpoint").to.equal("connected");
+      expect(await probeFrom(worker, "redis", 6379), "Redis endpoint").to.equal("connected");
+      expect(await probeFrom(worker, "controller", 8080), "controller, private").to.equal("connected");
+      const closed = ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "timeout", "ENOTFOUND", "EAI_AGAIN"];
+      const publicIp = await ipOn(controllerEni, t.network("public"));
+      expect(await probeFrom(worker, publicIp, 8080), "controller, public").to.be.oneOf(closed);
+      expect(await probeFrom(worker, await ipOn(edge, t.network("public")), 8080), "edge").to.be.oneOf(closed);
+      expect(await probeFrom(worker, "edge", 8080), "edge by name").to.be.oneOf(closed);
+      expect(await probeFrom(worker, gateway, hostService.port), "host service on the bridge").to.be.oneOf(
+        closed,
+      );
+    } finally {
+      await hostService.close();
+    }
+  });
+
+  it("replaces a killed controller with a new instance that claims the Elastic IP", async function () {
+    const t = topology!;
+    const aws = await t.container("aws");
+    const ec2 = new EC2Client({
+      endpoint: `http://${await ipOn(aws, t.network("cloud"))}:5000`,
+      region: "us-east-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    const before = (await t.api.workers()).controllerInstanceId;
+    const old = await t.container("controller");
+    const env = ((await old.inspect()) as { Config: { Env: string[] } }).Config.Env;
+    const killedAt = Date.now();
+    await old.kill({ signal: "SIGKILL" });
+    // EC2 terminates the instance: its interface goes, and with it the Elastic IP association.
+    await (await t.container("controller-eni")).stop({ t: 5 });
+
+    const subnets = await ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: ["faas-public"] }] }),
+    );
+    const launched = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: "ami-faas-local",
+        InstanceType: "t3.micro",
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnets.Subnets?.[0]?.SubnetId,
+      }),
+    );
+    const instanceId = launched.Instances?.[0]?.InstanceId ?? "";
+    const runtime = new DockerRuntime({ namePrefix: t.project });
+    const replacement = await runtime.launch(
+      {
+        instanceId,
+        role: "controller",
+        env: Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+        labels: { FAAS_ENV_ID: t.envId },
+        networks: [{ name: t.network("public") }, { name: t.network("private"), aliases: ["controller"] }],
+        privateIp: launched.Instances?.[0]?.PrivateIpAddress,
+      },
+      () => undefined,
+    );
+    replacements.push(replacement);
+    await waitFor(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${t.edgePort}/healthz`);
+        return res.status === 200 && ((await res.json()) as { instanceId: string }).instanceId === instanceId;
+      },
+      60_000,
+      "the replacement serving behind the Elastic IP",
+    );
+    const recoveredMs = Date.now() - killedAt;
+    process.stderr.write(`      controller recovery on Docker: ${recoveredMs} ms\n`);
+    expect(instanceId).to.not.equal(before);
+    const address = await ec2.send(new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: ["faas-controller"] }] }));
+    expect(address.Addresses?.[0]?.InstanceId).to.equal(instanceId);
+
+    await waitFor(async () => (await t.api.workers()).workers.length >= 2, 30_000, "workers re-registered");
+    const answer = await t.api.invoke("hello", { name: "again" });
+    expect(answer.status, answer.text).to.equal(200);
+    ec2.destroy();
+  });
+});
