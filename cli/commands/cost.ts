@@ -64,7 +64,9 @@ export const costCommand: CommandModule<object, CostArgs> = {
       try {
         json = fs.readFileSync(args.plan, "utf8");
       } catch (err) {
-        throw new UserError(`cannot read the plan ${args.plan}: ${err instanceof Error ? err.message : String(err)}`);
+        throw new UserError(
+          `cannot read the plan ${args.plan}: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     } else {
       json = planJson(args.dir);

@@ -107,7 +107,9 @@ const USAGE_NOTES: Readonly<Record<string, string>> = {
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 const first = (v: unknown): Record<string, unknown> | undefined =>
-  Array.isArray(v) && typeof v[0] === "object" && v[0] !== null ? (v[0] as Record<string, unknown>) : undefined;
+  Array.isArray(v) && typeof v[0] === "object" && v[0] !== null
+    ? (v[0] as Record<string, unknown>)
+    : undefined;
 const money = (usd: number) => Math.round(usd * 100) / 100;
 
 function allResources(module: PlanModule): PlanResource[] {
@@ -139,7 +141,11 @@ export function estimate(plan: Plan, prices: PriceTable): Estimate {
   };
   /** The launch template an ASG uses: by reference in the configuration, or by id once applied. */
   const launchTemplateOf = (asg: PlanResource): PlanResource | undefined => {
-    const refs = first(first(config.get(configAddress(asg.address))?.launch_template)?.id)?.references;
+    const idExpression = first(config.get(configAddress(asg.address))?.launch_template)?.id;
+    const refs =
+      typeof idExpression === "object" && idExpression !== null
+        ? (idExpression as { references?: unknown }).references
+        : undefined;
     if (Array.isArray(refs)) {
       for (const ref of refs) {
         const hit = typeof ref === "string" ? byAddress.get(ref.replace(/\.id$/, "")) : undefined;
@@ -170,7 +176,12 @@ export function estimate(plan: Plan, prices: PriceTable): Estimate {
         if (template === undefined) throw new CostError(`cannot find the launch template of ${r.address}`);
         const type = str(template.values?.instance_type) ?? "?";
         const each = hourly(prices.ec2Hourly, type, "instance type") * HOURS_PER_MONTH;
-        add(r, "compute", count * each, `${count} × ${type} (desired capacity, max ${num(v.max_size) ?? "?"})`);
+        add(
+          r,
+          "compute",
+          count * each,
+          `${count} × ${type} (desired capacity, max ${num(v.max_size) ?? "?"})`,
+        );
         const disk = ebsMonthly(template.values?.block_device_mappings);
         add(r, "storage", count * disk.usd, `${count} × ${disk.detail} root volume`);
         break;
@@ -200,13 +211,23 @@ export function estimate(plan: Plan, prices: PriceTable): Estimate {
       case "aws_elasticache_cluster": {
         const type = str(v.node_type) ?? "?";
         const nodes = num(v.num_cache_nodes) ?? 1;
-        add(r, "cache", nodes * hourly(prices.cacheHourly, type, "node type") * HOURS_PER_MONTH, `${nodes} × ${type}`);
+        add(
+          r,
+          "cache",
+          nodes * hourly(prices.cacheHourly, type, "node type") * HOURS_PER_MONTH,
+          `${nodes} × ${type}`,
+        );
         break;
       }
       case "aws_elasticache_replication_group": {
         const type = str(v.node_type) ?? "?";
         const nodes = num(v.num_cache_clusters) ?? 1;
-        add(r, "cache", nodes * hourly(prices.cacheHourly, type, "node type") * HOURS_PER_MONTH, `${nodes} × ${type}`);
+        add(
+          r,
+          "cache",
+          nodes * hourly(prices.cacheHourly, type, "node type") * HOURS_PER_MONTH,
+          `${nodes} × ${type}`,
+        );
         break;
       }
       case "aws_lb":

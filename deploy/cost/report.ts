@@ -5,7 +5,9 @@ import { CATEGORY_NAMES, Category, SEED_TABLE } from "./prices";
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
 /** Categories that cost money in this estimate but have no line in the seed's table. */
-export function leftOutBySeed(estimate: Estimate): { category: Category; name: string; monthlyUsd: number }[] {
+export function leftOutBySeed(
+  estimate: Estimate,
+): { category: Category; name: string; monthlyUsd: number }[] {
   const covered = new Set<Category>(SEED_TABLE.flatMap((row) => row.covers));
   const totals = new Map<Category, number>();
   for (const line of estimate.lines) {
@@ -14,14 +16,20 @@ export function leftOutBySeed(estimate: Estimate): { category: Category; name: s
   }
   return [...totals]
     .filter(([category, total]) => total > 0 || category === "usage")
-    .map(([category, total]) => ({ category, name: CATEGORY_NAMES[category], monthlyUsd: Math.round(total * 100) / 100 }));
+    .map(([category, total]) => ({
+      category,
+      name: CATEGORY_NAMES[category],
+      monthlyUsd: Math.round(total * 100) / 100,
+    }));
 }
 
 export function formatReport(estimate: Estimate): string {
   const rows = estimate.lines.map((l) => [l.address, usd(l.monthlyUsd), l.detail]);
   const width = (i: number) => Math.max(...rows.map((r) => r[i]?.length ?? 0), 10);
   const out: string[] = [];
-  out.push(`Monthly estimate, ${estimate.region}, 730 h, on demand (fixed charges; usage-billed lines are $0 here)`);
+  out.push(
+    `Monthly estimate, ${estimate.region}, 730 h, on demand (fixed charges; usage-billed lines are $0 here)`,
+  );
   out.push("");
   for (const [address = "", cost = "", detail = ""] of rows) {
     out.push(`  ${address.padEnd(width(0))}  ${cost.padStart(width(1))}  ${detail}`);

@@ -11,7 +11,7 @@ data "aws_iam_policy_document" "ec2_assume" {
 }
 
 locals {
-  eip_arn = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:elastic-ip/${aws_eip.controller.allocation_id}"
+  eip_arn            = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:elastic-ip/${aws_eip.controller.allocation_id}"
   log_stream_actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
 }
 

@@ -93,17 +93,29 @@ export class ChaosExperiment {
     this.api = { get: (p) => call("GET", p), post: (p, b, h) => call("POST", p, b, h) };
   }
 
+  /** Why the steady state does not hold right now (for the journal), or undefined when it holds. */
+  private lastViolation: string | undefined;
+
   /** The steady state: the Elastic IP serves, every worker is registered, and a probe invocation is correct. */
   async steady(): Promise<boolean> {
+    this.lastViolation = await this.violation();
+    return this.lastViolation === undefined;
+  }
+
+  private async violation(): Promise<string | undefined> {
     try {
       const workers = await this.api.get("/api/workers");
       const desired = this.env.reconciler.group("faas-worker-asg")?.desired ?? 0;
-      if (workers.status !== 200 || (workers.body as { workers: unknown[] }).workers.length < desired)
-        return false;
+      if (workers.status !== 200) return `GET /api/workers answered ${workers.status}`;
+      const registered = (workers.body as { workers: unknown[] }).workers.length;
+      if (registered < desired) return `${registered} of ${desired} workers registered`;
       const probe = await this.api.post("/api/functions/chaos/invoke", { n: 21 });
-      return probe.status === 200 && (probe.body as { doubled?: number }).doubled === 42;
-    } catch {
-      return false;
+      if (probe.status !== 200 || (probe.body as { doubled?: number }).doubled !== 42) {
+        return `probe invocation answered ${probe.status} ${JSON.stringify(probe.body).slice(0, 200)}`;
+      }
+      return undefined;
+    } catch (err) {
+      return `probe failed: ${String(err)}`;
     }
   }
 
@@ -126,7 +138,7 @@ export class ChaosExperiment {
     const check = (n: string, ok: boolean, detail: string) => result.checks.push({ name: n, ok, detail });
     this.log(`\n=== ${name}: ${result.title}`);
     result.hypothesis.before = (await this.until(() => this.steady(), 30_000)) !== undefined;
-    check("steady state before the fault", result.hypothesis.before, "");
+    check("steady state before the fault", result.hypothesis.before, this.lastViolation ?? "");
     await sleep(1000);
 
     const scenario = {
@@ -144,7 +156,9 @@ export class ChaosExperiment {
     check(
       "steady state after the fault",
       result.hypothesis.after,
-      steadyAt === undefined ? "not back within patience" : `${ms(result.marks.steady)} after the fault`,
+      steadyAt === undefined
+        ? `not back within patience: ${this.lastViolation ?? "?"}`
+        : `${ms(result.marks.steady)} after the fault`,
     );
     await sleep(1000);
     result.endedAt = Date.now();

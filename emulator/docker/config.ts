@@ -59,7 +59,7 @@ export function loadEdgeConfig(env: Env = process.env) {
       FAAS_EDGE_HOST: z.string().default("0.0.0.0"),
       FAAS_EDGE_PORT: intVar(8080, 1),
       FAAS_INSTANCE_PORT: intVar(8080, 1),
-      FAAS_EDGE_REFRESH_MS: intVar(200, 10),
+      FAAS_EDGE_REFRESH_MS: intVar(500, 10),
       FAAS_BOOTSTRAP_WAIT_MS: intVar(60_000, 0),
     },
     env,

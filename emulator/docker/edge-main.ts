@@ -5,6 +5,7 @@
  * runtime gives every instance as a network alias.
  */
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { sleep } from "../../services/common/backoff";
 import { ElasticIpEdge } from "../edge";
 import { loadEdgeConfig, TAG_ADDRESS } from "./config";
 import { retryUntil } from "./retry";
@@ -40,7 +41,15 @@ async function main(): Promise<void> {
     addresses = next;
   };
   await refreshInstances();
-  const timer = setInterval(() => void refreshInstances().catch(() => undefined), config.refreshMs);
+  // One request at a time: moto answers slowly under load, and overlapping polls would only queue up.
+  let stopped = false;
+  const poll = async (): Promise<void> => {
+    while (!stopped) {
+      await refreshInstances().catch(() => undefined);
+      await sleep(config.refreshMs);
+    }
+  };
+  const polling = poll();
 
   const edge = new ElasticIpEdge({
     host: config.host,
@@ -56,8 +65,8 @@ async function main(): Promise<void> {
   await edge.start();
   process.stdout.write(`${JSON.stringify({ edge: `${config.host}:${config.port}`, allocationId })}\n`);
   const stop = () => {
-    clearInterval(timer);
-    void edge.stop().finally(() => process.exit(0));
+    stopped = true;
+    void Promise.all([edge.stop(), polling]).finally(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -2,7 +2,12 @@
  * The controller's boot step that claims the Elastic IP (services/controller/elastic-ip.ts), against
  * the local cloud's EC2 API (moto): the same calls an instance makes on AWS with its instance role.
  */
-import { AllocateAddressCommand, DescribeAddressesCommand, EC2Client, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import {
+  AllocateAddressCommand,
+  DescribeAddressesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { expect } from "chai";
 import { claimElasticIp } from "../../services/controller/elastic-ip";
 import { createLogger } from "../../services/common/logger";
@@ -28,20 +33,25 @@ describe("controller boot: claiming the Elastic IP", function () {
   });
 
   const launch = async () => {
-    const out = await ec2.send(new RunInstancesCommand({ ImageId: "ami-0faa5c0000000c001", MinCount: 1, MaxCount: 1 }));
+    const out = await ec2.send(
+      new RunInstancesCommand({ ImageId: "ami-0faa5c0000000c001", MinCount: 1, MaxCount: 1 }),
+    );
     const id = out.Instances?.[0]?.InstanceId;
     if (id === undefined) throw new Error("RunInstances returned no instance");
     return id;
   };
   const holder = async (allocationId: string) =>
-    (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses?.[0]?.InstanceId;
+    (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }))).Addresses?.[0]
+      ?.InstanceId;
 
   it("finds the address by its Name tag and associates it with this instance", async () => {
     const instanceId = await launch();
     const eip = await ec2.send(
       new AllocateAddressCommand({
         Domain: "vpc",
-        TagSpecifications: [{ ResourceType: "elastic-ip", Tags: [{ Key: "Name", Value: "faas-controller" }] }],
+        TagSpecifications: [
+          { ResourceType: "elastic-ip", Tags: [{ Key: "Name", Value: "faas-controller" }] },
+        ],
       }),
     );
     const claimed = await claimElasticIp(ec2, { instanceId, tag: "faas-controller", backoff }, log);
@@ -57,7 +67,11 @@ describe("controller boot: claiming the Elastic IP", function () {
     const allocationId = eip.AllocationId!;
     await claimElasticIp(ec2, { instanceId: old, allocationId, tag: "unused", backoff }, log);
     const replacement = await launch();
-    const claimed = await claimElasticIp(ec2, { instanceId: replacement, allocationId, tag: "unused", backoff }, log);
+    const claimed = await claimElasticIp(
+      ec2,
+      { instanceId: replacement, allocationId, tag: "unused", backoff },
+      log,
+    );
     expect(claimed.allocationId).to.equal(allocationId);
     expect(await holder(allocationId)).to.equal(replacement);
   });

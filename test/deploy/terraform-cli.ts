@@ -15,6 +15,8 @@ export async function sh(dir: string, command: string): Promise<string> {
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${command} failed: ${e.stderr ?? ""}${e.stdout?.slice(-2000) ?? ""}${e.message}`);
+    throw new Error(`${command} failed: ${e.stderr ?? ""}${e.stdout?.slice(-2000) ?? ""}${e.message}`, {
+      cause: err,
+    });
   }
 }

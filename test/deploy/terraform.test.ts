@@ -77,7 +77,10 @@ describe("deploy/terraform", function () {
       moto = await startMoto();
       ec2 = new EC2Client(clientConfig());
       workdir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-tf-"));
-      await sh(repoRoot, `bash ${JSON.stringify(path.join(scriptsDir, "tf-workdir.sh"))} ${workdir} ${moto.endpoint}`);
+      await sh(
+        repoRoot,
+        `bash ${JSON.stringify(path.join(scriptsDir, "tf-workdir.sh"))} ${workdir} ${moto.endpoint}`,
+      );
       await sh(workdir, "terraform init -input=false >/dev/null");
       await sh(workdir, "terraform plan -input=false -out=plan.out -no-color >/dev/null");
       planJson = await sh(workdir, "terraform show -json plan.out");
@@ -95,11 +98,16 @@ describe("deploy/terraform", function () {
       if (moto === undefined) return;
       try {
         if (workdir !== "" && fs.existsSync(path.join(workdir, "terraform.tfstate"))) {
-          await sh(workdir, "terraform state rm aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis >/dev/null");
+          await sh(
+            workdir,
+            "terraform state rm aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis >/dev/null",
+          );
           const started = Date.now();
-          await sh(workdir, "terraform destroy -input=false -auto-approve -no-color");
+          await sh(workdir, "terraform destroy -refresh=false -parallelism=20 -input=false -auto-approve -no-color");
           console.log(`      terraform destroy on moto took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-          const vpcs = await ec2.send(new DescribeVpcsCommand({ VpcIds: [output("vpc_id")] })).catch(() => ({ Vpcs: [] }));
+          const vpcs = await ec2
+            .send(new DescribeVpcsCommand({ VpcIds: [output("vpc_id")] }))
+            .catch(() => ({ Vpcs: [] }));
           expect(vpcs.Vpcs ?? []).to.have.length(0);
         }
       } finally {
@@ -116,12 +124,15 @@ describe("deploy/terraform", function () {
       });
       expect(xmlValues(albs, "LoadBalancerArn")).to.have.length(0);
       const kinds = new Set(state.map((r) => r.type));
-      for (const forbidden of ["aws_nat_gateway", "aws_lb", "aws_alb", "aws_elb"]) expect(kinds.has(forbidden)).to.equal(false);
+      for (const forbidden of ["aws_nat_gateway", "aws_lb", "aws_alb", "aws_elb"])
+        expect(kinds.has(forbidden)).to.equal(false);
     });
 
     it("gives the private subnets no route out of the VPC", async () => {
       const vpcId = output("vpc_id");
-      const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] }));
+      const subnets = await ec2.send(
+        new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] }),
+      );
       const privateIds = (subnets.Subnets ?? [])
         .filter((s) => s.Tags?.some((t) => t.Key === "Tier" && t.Value === "private"))
         .map((s) => s.SubnetId!);
@@ -131,7 +142,9 @@ describe("deploy/terraform", function () {
       );
       expect(tables.RouteTables).to.have.length(1);
       for (const route of tables.RouteTables![0]!.Routes ?? []) {
-        expect(route.DestinationCidrBlock ?? "", "only local and prefix-list routes").to.not.equal("0.0.0.0/0");
+        expect(route.DestinationCidrBlock ?? "", "only local and prefix-list routes").to.not.equal(
+          "0.0.0.0/0",
+        );
         expect(route.GatewayId ?? "local").to.match(/^(local|vpce-)/);
         expect(route.NatGatewayId).to.equal(undefined);
       }
@@ -171,7 +184,10 @@ describe("deploy/terraform", function () {
         new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [workersSg] }] }),
       );
       const all = rules.SecurityGroupRules ?? [];
-      expect(all.filter((r) => r.IsEgress !== true), "no ingress").to.have.length(0);
+      expect(
+        all.filter((r) => r.IsEgress !== true),
+        "no ingress",
+      ).to.have.length(0);
       const allowed = new Map([
         [String(one("aws_security_group.endpoints").id), 443],
         [String(one("aws_security_group.redis").id), 6379],
@@ -199,15 +215,20 @@ describe("deploy/terraform", function () {
       });
       expect(xmlValues(xml, "AutoScalingGroupName")).to.include.members(["faas-controller", "faas-workers"]);
       const controller = one("aws_autoscaling_group.controller");
-      expect([controller.min_size, controller.max_size, controller.desired_capacity]).to.deep.equal([1, 1, 1]);
+      expect([controller.min_size, controller.max_size, controller.desired_capacity]).to.deep.equal([
+        1, 1, 1,
+      ]);
       expect(controller.health_check_grace_period).to.be.greaterThan(0);
       const workers = one("aws_autoscaling_group.workers");
       expect([workers.min_size, workers.desired_capacity, workers.max_size]).to.deep.equal([1, 1, 3]);
       const running = await ec2.send(
-        new DescribeInstancesCommand({ Filters: [{ Name: "instance-state-name", Values: ["running", "pending"] }] }),
+        new DescribeInstancesCommand({
+          Filters: [{ Name: "instance-state-name", Values: ["running", "pending"] }],
+        }),
       );
       const instances = (running.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-      const role = (name: string) => instances.filter((i) => i.Tags?.some((t) => t.Key === "Role" && t.Value === name));
+      const role = (name: string) =>
+        instances.filter((i) => i.Tags?.some((t) => t.Key === "Role" && t.Value === name));
       expect(role("controller")).to.have.length(1);
       expect(role("worker")).to.have.length(1);
       // The controller launches with a public IP (to reach the EC2 API before it holds the EIP), the
@@ -215,9 +236,13 @@ describe("deploy/terraform", function () {
       const lt = one("aws_launch_template.controller");
       const nic = (lt.network_interfaces as { associate_public_ip_address: string }[])[0]!;
       expect(nic.associate_public_ip_address).to.equal("true");
-      const workerNic = (one("aws_launch_template.worker").network_interfaces as { associate_public_ip_address: string }[])[0]!;
+      const workerNic = (
+        one("aws_launch_template.worker").network_interfaces as { associate_public_ip_address: string }[]
+      )[0]!;
       expect(workerNic.associate_public_ip_address).to.equal("false");
-      const privateIds = inState("aws_subnet").filter((s) => s.address.startsWith("aws_subnet.private")).map((s) => s.values.id);
+      const privateIds = inState("aws_subnet")
+        .filter((s) => s.address.startsWith("aws_subnet.private"))
+        .map((s) => s.values.id);
       expect(privateIds).to.include(role("worker")[0]!.SubnetId);
     });
 

@@ -114,7 +114,7 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
     await isolation("apply");
     await compose("up", "-d");
     await waitFor(
-      async () => (await topology.api.workers()).workers.length >= 2,
+      async () => (await workersBehindEdge(edgePort, apiKey)) >= 2,
       90_000,
       "controller answering through the edge with two workers registered",
     );
@@ -137,12 +137,14 @@ export async function probeFrom(container: Docker.Container, host: string, port:
     stream.on("end", resolve);
   });
   // Docker multiplexes stdout/stderr with 8-byte frame headers; the answer is one short word.
-  return Buffer.concat(chunks)
-    .toString("latin1")
-    .replace(/[\x00-\x08]/g, "")
-    .trim()
-    .split(/\s+/)
-    .pop() ?? "";
+  return (
+    Buffer.concat(chunks)
+      .toString("latin1")
+      .replace(/[\x00-\x08]/g, "")
+      .trim()
+      .split(/\s+/)
+      .pop() ?? ""
+  );
 }
 
 /** A listener the test owns, on an address of this host (a bridge gateway): the hole Docker leaves. */
@@ -165,4 +167,14 @@ export async function ipOn(container: Docker.Container, network: string): Promis
     NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
   };
   return info.NetworkSettings.Networks[network]?.IPAddress ?? "";
+}
+
+/** How many workers the controller behind the edge has registered; a hung request counts as none. */
+export async function workersBehindEdge(edgePort: number, apiKey: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${edgePort}/api/workers`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+    signal: AbortSignal.timeout(3000),
+  });
+  if (res.status !== 200) return 0;
+  return ((await res.json()) as { workers: unknown[] }).workers.length;
 }

@@ -1,0 +1,76 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ALL_SCENARIOS } from "../../emulator/chaos/experiment";
+import { runChaos, ChaosRun } from "../../emulator/chaos/run-chaos";
+
+describe("chaos scenarios with shortened timings (the same invariants as `make chaos-test`)", function () {
+  this.timeout(300_000);
+  let run: ChaosRun;
+  const out = mkdtempSync(path.join(os.tmpdir(), "faas-chaos-"));
+  const lines: string[] = [];
+
+  before(async () => {
+    run = await runChaos({
+      scenarios: ALL_SCENARIOS,
+      settings: {
+        heartbeatIntervalMs: 500,
+        deadAfterMs: 2000,
+        visibilityTimeoutS: 3,
+        queueCutMs: 2000,
+        redisDownMs: 1500,
+        patienceMs: 30_000,
+      },
+      outDir: out,
+      log: (line) => lines.push(line),
+    });
+  });
+  after(() => {
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it("runs every scenario and every hypothesis holds", () => {
+    expect(run.results.map((r) => r.name)).to.deep.equal(ALL_SCENARIOS);
+    for (const r of run.results) {
+      const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`);
+      expect(failed, `${r.name}:\n${lines.join("\n")}`).to.deep.equal([]);
+    }
+  });
+
+  it("loses no accepted invocation and returns only correct results", () => {
+    for (const r of run.results) {
+      expect(r.invocations.accepted, r.name).to.be.greaterThan(0);
+      expect(r.invocations.lost, r.name).to.equal(0);
+      expect(r.invocations.wrongResults, r.name).to.equal(0);
+      expect(r.invocations.completed, r.name).to.equal(r.invocations.accepted);
+    }
+  });
+
+  it("measures recovery: a new controller serves, the killed worker's task runs again", () => {
+    const controller = run.results.find((r) => r.name === "controller-kill")!;
+    expect(controller.marks.detected).to.be.a("number");
+    expect(controller.marks.eipServes).to.be.a("number").and.be.greaterThan(controller.marks.detected!);
+    const worker = run.results.find((r) => r.name === "worker-kill")!;
+    expect(worker.invocations.executedTwice, "the victim's task ran twice, by design").to.be.at.least(1);
+  });
+
+  it("refuses work while the queue endpoint or Redis is down, rather than accepting and losing it", () => {
+    for (const name of ["queue-cut", "redis-restart"] as const) {
+      const r = run.results.find((x) => x.name === name)!;
+      expect(r.checks.find((c) => c.name.includes("503"))?.ok, name).to.equal(true);
+    }
+  });
+
+  it("writes the journal and an HTML report with a timeline per scenario", () => {
+    const journal = JSON.parse(readFileSync(run.files!.json, "utf8")) as {
+      scenarios: unknown[];
+      requests: unknown[];
+    };
+    expect(journal.scenarios).to.have.length(ALL_SCENARIOS.length);
+    expect(journal.requests.length).to.be.greaterThan(50);
+    const html = readFileSync(run.files!.html, "utf8");
+    expect(html.match(/<svg /g)).to.have.length(ALL_SCENARIOS.length);
+    expect(run.table).to.match(/controller-kill .* PASS/);
+  });
+});
