@@ -139,7 +139,8 @@ function loadHandler(source: string): (event: unknown) => Promise<unknown> {
   const module = { exports: {} as { handler?: (e: unknown) => Promise<unknown> } };
   // The same source the platform runs, evaluated here once to call it directly as the baseline.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  new Function("module", "exports", source)(module, module.exports);
+  const evaluate = new Function("module", "exports", source) as (m: unknown, e: unknown) => void;
+  evaluate(module, module.exports);
   const handler = module.exports.handler;
   if (handler === undefined) throw new Error("no handler");
   return handler;

@@ -32,6 +32,14 @@ export interface DockerRuntimeOptions {
 }
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
+/** docker-modem splits an attached stream into stdout and stderr; its typings say `any`. */
+interface Demuxer {
+  demuxStream(
+    stream: NodeJS.ReadableStream,
+    stdout: NodeJS.WritableStream,
+    stderr: NodeJS.WritableStream,
+  ): void;
+}
 
 export class DockerRuntime implements Runtime {
   readonly kind = "docker" as const;
@@ -167,7 +175,7 @@ export class DockerInstance implements RunningInstance {
     const stream = await app.attach({ stream: true, stdout: true, stderr: true });
     const out = new PassThrough();
     const err = new PassThrough();
-    app.modem.demuxStream(stream, out, err);
+    (app.modem as Demuxer).demuxStream(stream, out, err);
     stream.on("end", () => {
       out.end();
       err.end();

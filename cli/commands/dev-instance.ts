@@ -9,8 +9,7 @@ function instanceCommand(
   return {
     command: `${verb} <instance>`,
     describe,
-    builder: (y: Argv) =>
-      y.positional("instance", { type: "string", demandOption: true }) as Argv<{ instance: string }>,
+    builder: (y: Argv) => y.positional("instance", { type: "string", demandOption: true }),
     handler: async (args) => {
       await adminRequest("POST", `/instances/${encodeURIComponent(args.instance)}/${verb}`);
       process.stdout.write(`${verb}: ${args.instance}\n`);

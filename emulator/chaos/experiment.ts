@@ -88,7 +88,7 @@ export class ChaosExperiment {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
-      return { status: res.status, body: (await res.json().catch(() => undefined)) as unknown };
+      return { status: res.status, body: await res.json().catch((): unknown => undefined) };
     };
     this.api = { get: (p) => call("GET", p), post: (p, b, h) => call("POST", p, b, h) };
   }
@@ -321,7 +321,7 @@ export class ChaosExperiment {
       check(
         "the paused worker is dropped from the registry",
         dropped !== undefined,
-        dropped === undefined ? "still listed" : `${ms((dropped ?? 0) - r.faultAt)} after the pause`,
+        dropped === undefined ? "still listed" : `${ms(dropped - r.faultAt)} after the pause`,
       );
       check(
         "a paused worker is not replaced (its process is alive)",

@@ -3,7 +3,7 @@ import path from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { AWS_TIMING, FAST_TIMING } from "../reconciler";
-import { ALL_SCENARIOS, ScenarioName } from "./experiment";
+import { ALL_SCENARIOS } from "./experiment";
 import { runChaos } from "./run-chaos";
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     .parseAsync();
   const scaling = args["aws-timing"] ? AWS_TIMING : FAST_TIMING;
   const run = await runChaos({
-    scenarios: args.scenarios as ScenarioName[],
+    scenarios: args.scenarios,
     scaling,
     settings: {
       heartbeatIntervalMs: args["heartbeat-interval-ms"],

@@ -11,7 +11,8 @@ export async function retryUntil<T>(what: string, waitMs: number, attempt: () =>
     try {
       return await attempt();
     } catch (err) {
-      if (Date.now() >= deadline) throw new Error(`${what}: gave up after ${waitMs} ms: ${String(err)}`);
+      if (Date.now() >= deadline)
+        throw new Error(`${what}: gave up after ${waitMs} ms: ${String(err)}`, { cause: err });
       await sleep(backoff.next());
     }
   }

@@ -47,13 +47,13 @@ describe("controller API through the Elastic IP edge", function () {
     });
 
     it("stores code in S3 under its content hash and metadata in DynamoDB", async () => {
-      const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+      const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
       const deployed = (await t.api.deploy("hashed", FUNCTIONS.echo)).body as {
         codeKey: string;
         codeSha256: string;
       };
       expect(deployed.codeKey).to.equal(`code/${deployed.codeSha256}.js`);
-      const s3 = t.env.clients.s3 as InstanceType<typeof S3Client>;
+      const s3 = t.env.clients.s3;
       const head = await s3.send(
         new HeadObjectCommand({ Bucket: t.env.resources.bucket, Key: deployed.codeKey }),
       );
