@@ -1,6 +1,7 @@
 /** `faas <noun> <verb>`: one file per command under commands/, HTTP in client.ts. */
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
+import { costCommand } from "./commands/cost";
 import { devActivitiesCommand } from "./commands/dev-activities";
 import { devDownCommand } from "./commands/dev-down";
 import { devKillCommand, devPauseCommand, devResumeCommand } from "./commands/dev-instance";
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       y.command(invocationGetCommand).demandCommand(1, "name an invocation command"),
     )
     .command(workersCommand)
+    .command(costCommand)
     .demandCommand(1, "name a command")
     .strict()
     .fail((msg, err) => {

@@ -103,7 +103,10 @@ describe("deploy/terraform", function () {
             "terraform state rm aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis >/dev/null",
           );
           const started = Date.now();
-          await sh(workdir, "terraform destroy -refresh=false -parallelism=20 -input=false -auto-approve -no-color");
+          await sh(
+            workdir,
+            "terraform destroy -refresh=false -parallelism=20 -input=false -auto-approve -no-color",
+          );
           console.log(`      terraform destroy on moto took ${((Date.now() - started) / 1000).toFixed(1)} s`);
           const vpcs = await ec2
             .send(new DescribeVpcsCommand({ VpcIds: [output("vpc_id")] }))
