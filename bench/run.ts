@@ -13,6 +13,7 @@ import {
   DeleteQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
 import yargs from "yargs";
@@ -109,6 +110,10 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   }
   const s = summarize(sync);
 
+  // Queue floor: what one synchronous invocation costs the queue alone — a send and the long poll
+  // that returns it — straight through the SDK, on an empty queue.
+  const floor = summarize(await queueFloor(env, 200));
+
   // Queue ceiling: the SDK straight at the emulator's SQS, batches of ten, queue kept short.
   const ceiling = await queueCeiling(env, args["ceiling-seconds"]);
 
@@ -124,7 +129,9 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
     `sync through the edge (n=${s.n}) p50 / p95 / p99`,
     `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}   (errors: ${syncErrors})`,
   );
+  line("queue floor: send + long-poll receive, p50 / p99", `${ms(floor.p50)} / ${ms(floor.p99)}`);
   line("platform overhead at p50 (sync - baseline)", ms(s.p50 - base.p50));
+  line("  of which the queue floor", ms(floor.p50));
   line("queue ceiling: send+receive+delete, batches of 10", `${ceiling.toFixed(0)} messages/s`);
   line(
     `async over ${a.seconds.toFixed(1)} s: accepted / completed / lost`,
@@ -169,6 +176,29 @@ async function waitForWorkers(endpoint: string, headers: Record<string, string>,
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("workers did not register");
+}
+
+async function queueFloor(env: Environment, rounds: number): Promise<number[]> {
+  const sqs = env.clients.sqs;
+  const queue = await sqs.send(
+    new CreateQueueCommand({ QueueName: `bench-floor-${randomBytes(3).toString("hex")}` }),
+  );
+  const QueueUrl = queue.QueueUrl ?? "";
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const receiving = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    const t0 = performance.now();
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ n: i }) }));
+    const got = await receiving;
+    samples.push(performance.now() - t0);
+    const entries = (got.Messages ?? []).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
+    if (entries.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: entries }));
+  }
+  await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  return samples;
 }
 
 async function queueCeiling(env: Environment, seconds: number): Promise<number> {

@@ -99,3 +99,5 @@ for name in redis aws; do
     build "$name" "$STAGE/$name"
   fi
 done
+# Rebuilds leave the previous images untagged; drop those of this project only.
+docker image prune -f --filter label=faas.project=faas-platform >/dev/null

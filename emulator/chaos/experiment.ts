@@ -102,6 +102,24 @@ export class ChaosExperiment {
     return this.lastViolation === undefined;
   }
 
+  private watchSteady(): { stop: () => Promise<number[]> } {
+    const times: number[] = [];
+    const state = { stopped: false };
+    const loop = (async () => {
+      while (!state.stopped) {
+        if ((await this.violation()) === undefined) times.push(Date.now());
+        await sleep(200);
+      }
+    })();
+    return {
+      stop: async () => {
+        state.stopped = true;
+        await loop;
+        return times;
+      },
+    };
+  }
+
   private async violation(): Promise<string | undefined> {
     try {
       const workers = await this.api.get("/api/workers");
@@ -148,9 +166,14 @@ export class ChaosExperiment {
       "redis-restart": () => this.redisRestart(result, check),
       "queue-cut": () => this.queueCut(result, check),
     }[name];
+    // Steady state is watched while the scenario waits for its own checks, so the mark says when the
+    // system was back, not when the scenario finished waiting.
+    const watcher = this.watchSteady();
     await scenario();
-
-    const steadyAt = await this.until(() => this.steady(), this.settings.patienceMs);
+    const seen = await watcher.stop();
+    const steadyAt =
+      seen.find((t) => t >= result.faultEndAt) ??
+      (await this.until(() => this.steady(), this.settings.patienceMs));
     result.hypothesis.after = steadyAt !== undefined;
     if (steadyAt !== undefined) result.marks.steady = steadyAt - result.faultAt;
     check(

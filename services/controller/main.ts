@@ -40,7 +40,11 @@ async function main(): Promise<void> {
   await results.start();
   const queue = new SqsTaskQueue(
     aws.sqs,
-    { queueUrl: config.queueUrl, onSendLatency: (s) => metrics.queueSend.observe(s) },
+    {
+      queueUrl: config.queueUrl,
+      maxInFlightBatches: config.queueSendConcurrency,
+      onSendLatency: (s) => metrics.queueSend.observe(s),
+    },
     log,
   );
   const registry = new WorkerRegistry(

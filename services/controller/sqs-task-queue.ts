@@ -30,7 +30,7 @@ export class SqsTaskQueue implements TaskQueue {
   ) {
     this.batcher = new Batcher<string>({
       maxEntries: 10,
-      maxInFlight: options.maxInFlightBatches ?? 4,
+      maxInFlight: options.maxInFlightBatches ?? 2,
       sizeOf: (body) => Buffer.byteLength(body),
       maxBytes: MAX_MESSAGE_BYTES,
       flush: (bodies) => this.sendBatch(bodies),

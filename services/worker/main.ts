@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     signal: stopping.signal,
   };
 
-  const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+  // Capped low: after an endpoint outage the workers should be back within a second.
+  const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
   while (!stopping.signal.aborted) {
     const free = config.slots - inUse;
     if (free <= 0) {

@@ -73,7 +73,10 @@ describe("docker: the compose topology", function () {
       filters: JSON.stringify({ label: [`faas.env=${t.envId}`] }),
     });
     const published = containers.flatMap((c) =>
-      c.Ports.filter((p) => p.PublicPort !== undefined).map((p) => `${p.IP}:${p.PublicPort}`),
+      // The engine leaves PublicPort out for ports it does not publish, whatever the typings say.
+      (c.Ports as { IP?: string; PublicPort?: number }[])
+        .filter((p) => p.PublicPort !== undefined)
+        .map((p) => `${p.IP ?? ""}:${p.PublicPort ?? ""}`),
     );
     expect(published).to.deep.equal([`127.0.0.1:${t.edgePort}`]);
   });
@@ -182,7 +185,9 @@ describe("docker: the compose topology", function () {
     replacements.push(replacement);
     await waitFor(
       async () => {
-        const res = await fetch(`http://127.0.0.1:${t.edgePort}/healthz`, { signal: AbortSignal.timeout(3000) });
+        const res = await fetch(`http://127.0.0.1:${t.edgePort}/healthz`, {
+          signal: AbortSignal.timeout(3000),
+        });
         return res.status === 200 && ((await res.json()) as { instanceId: string }).instanceId === instanceId;
       },
       60_000,
@@ -196,7 +201,11 @@ describe("docker: the compose topology", function () {
     );
     expect(address.Addresses?.[0]?.InstanceId).to.equal(instanceId);
 
-    await waitFor(async () => (await workersBehindEdge(t.edgePort, t.apiKey)) >= 2, 30_000, "workers re-registered");
+    await waitFor(
+      async () => (await workersBehindEdge(t.edgePort, t.apiKey)) >= 2,
+      30_000,
+      "workers re-registered",
+    );
     const answer = await t.api.invoke("hello", { name: "again" });
     expect(answer.status, answer.text).to.equal(200);
     ec2.destroy();

@@ -136,15 +136,11 @@ export async function probeFrom(container: Docker.Container, host: string, port:
     stream.on("data", (c: Buffer) => chunks.push(c));
     stream.on("end", resolve);
   });
-  // Docker multiplexes stdout/stderr with 8-byte frame headers; the answer is one short word.
-  return (
-    Buffer.concat(chunks)
-      .toString("latin1")
-      .replace(/[\x00-\x08]/g, "")
-      .trim()
-      .split(/\s+/)
-      .pop() ?? ""
-  );
+  // Docker multiplexes stdout/stderr with 8-byte frame headers; the answer is the last printable word.
+  const text = Array.from(Buffer.concat(chunks), (byte) =>
+    byte < 32 ? " " : String.fromCharCode(byte),
+  ).join("");
+  return text.trim().split(/\s+/).pop() ?? "";
 }
 
 /** A listener the test owns, on an address of this host (a bridge gateway): the hole Docker leaves. */
