@@ -3,8 +3,11 @@ SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 FAAS := node bin/faas
 MOCHA := npx mocha --reporter spec
+# RUNTIME=docker|process forces the runtime of `make dev` and `make chaos-test`; unset means auto
+# (Docker when an engine answers and the images exist, processes otherwise).
+RUNTIME_ARG := $(if $(RUNTIME),--runtime $(RUNTIME))
 
-.PHONY: all prereqs build dev dev-down test test-unit test-integration test-deploy lint format bench chaos-test bake deploy destroy clean
+.PHONY: all prereqs build dev dev-down test test-unit test-integration test-deploy test-docker lint format bench chaos-test images bake deploy destroy clean
 
 all: build
 
@@ -16,13 +19,13 @@ build: prereqs
 
 ## Run the whole platform locally in the foreground; Ctrl-C stops everything.
 dev: build
-	@$(FAAS) dev up $(DEV_ARGS)
+	@$(FAAS) dev up $(RUNTIME_ARG) $(DEV_ARGS)
 
 dev-down:
 	@$(FAAS) dev down
 
-## Lint, then unit, integration and deploy tests. Everything they start, they stop.
-test: build lint test-unit test-integration test-deploy
+## Lint, then unit, integration, deploy and Docker tests. Everything they start, they stop.
+test: build lint test-unit test-integration test-deploy test-docker
 
 lint:
 	@npx eslint --max-warnings 0 .
@@ -41,12 +44,20 @@ test-deploy: build
 	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh
 	@if compgen -G 'dist/test/deploy/*.test.js' >/dev/null; then $(MOCHA) --timeout 300000 'dist/test/deploy/**/*.test.js'; fi
 
+## The container topology: installs and starts Docker when needed (and stops what it started).
+test-docker: build
+	@bash scripts/with-docker.sh $(MOCHA) --timeout 300000 'dist/test/docker/**/*.test.js'
+
 ## Benchmarks print their figures; targets are in the README, not asserted.
 bench: build
 	@node dist/bench/run.js $(BENCH_ARGS)
 
 chaos-test: build
-	@node dist/emulator/chaos/main.js $(CHAOS_ARGS)
+	@node dist/emulator/chaos/main.js $(RUNTIME_ARG) $(CHAOS_ARGS)
+
+## The offline images the Docker runtime and compose/ run (scripts/build-images.sh).
+images: build
+	@bash scripts/build-images.sh
 
 bake: build
 	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
     .option("workers", { type: "number", default: 2 })
     .option("slots", { type: "number", default: 8 })
     .option("ceiling-seconds", { type: "number", default: 10 })
+    .option("send-concurrency", { type: "number", default: 2, describe: "FAAS_QUEUE_SEND_CONCURRENCY" })
+    .option("pollers", { type: "number", default: 2, describe: "FAAS_WORKER_POLLERS" })
     .strict()
     .parseAsync();
 
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
     redisPort,
     workers: args.workers,
     workerSlots: args.slots,
+    controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
+    workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers) },
     apiKey,
     workerSecret: randomBytes(24).toString("hex"),
     logLevel: "warn",
@@ -79,6 +83,8 @@ interface Args {
   "ceiling-seconds": number;
   workers: number;
   slots: number;
+  "send-concurrency": number;
+  pollers: number;
 }
 
 async function run(env: Environment, apiKey: string, args: Args): Promise<void> {

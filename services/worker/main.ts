@@ -3,7 +3,7 @@
  * then long-poll the queue with as many messages in flight as there are free slots, heartbeating to
  * the controller all along.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -20,6 +20,7 @@ import { loadConfig } from "./config";
 import { runHeartbeats } from "./heartbeat";
 import { resolveSandboxIdentity } from "./sandbox/identity";
 import { SandboxPool } from "./sandbox/pool";
+import { Slots } from "./slots";
 import { processMessage } from "./task-processor";
 
 async function main(): Promise<void> {
@@ -58,8 +59,7 @@ async function main(): Promise<void> {
   });
 
   const stopping = new AbortController();
-  let inUse = 0;
-  let slotFreed: (() => void) | undefined;
+  const slots = new Slots(config.slots);
   const running = new Set<Promise<void>>();
 
   const heartbeats = runHeartbeats(
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
         workerId,
         instanceId: identity.instanceId,
         slotsTotal: config.slots,
-        slotsInUse: inUse,
+        slotsInUse: slots.inUse,
         coldStarts: pool.coldStarts,
         warmStarts: pool.warmStarts,
         startedAt: Date.now() - Math.round(process.uptime() * 1000),
@@ -85,7 +85,6 @@ async function main(): Promise<void> {
     if (stopping.signal.aborted) return;
     log.info({ reason, running: running.size }, "worker stopping");
     stopping.abort();
-    slotFreed?.();
     void Promise.race([Promise.allSettled(running), sleep(15_000)])
       .then(() => deleter.drain())
       .finally(() => {
@@ -116,44 +115,52 @@ async function main(): Promise<void> {
   };
 
   // Capped low: after an endpoint outage the workers should be back within a second.
-  const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
-  while (!stopping.signal.aborted) {
-    const free = config.slots - inUse;
-    if (free <= 0) {
-      await new Promise<void>((resolve) => (slotFreed = resolve));
-      continue;
-    }
-    try {
-      const out = await aws.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: config.queueUrl,
-          MaxNumberOfMessages: Math.min(10, free),
-          WaitTimeSeconds: config.pollWaitS,
-          VisibilityTimeout: config.visibilityTimeoutS,
-          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-        }),
-        { abortSignal: stopping.signal },
-      );
-      backoff.reset();
-      for (const message of out.Messages ?? []) {
-        inUse += 1;
+  // Several pollers, each with its share of the slots: a slow queue answers each receive in tens of
+  // milliseconds, so one receive at a time would cap a worker far below what its slots can run.
+  const perPoller = Math.max(1, Math.ceil(config.slots / config.pollers));
+  const poll = async () => {
+    // Capped low: after an endpoint outage the workers should be back within a second.
+    const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
+    while (!isAborted(stopping.signal)) {
+      const want = await slots.reserve(Math.min(10, perPoller), stopping.signal);
+      if (want === 0) break;
+      let messages: Message[] = [];
+      const asked = performance.now();
+      try {
+        const out = await aws.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: config.queueUrl,
+            MaxNumberOfMessages: want,
+            WaitTimeSeconds: config.pollWaitS,
+            VisibilityTimeout: config.visibilityTimeoutS,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+          { abortSignal: stopping.signal },
+        );
+        messages = out.Messages ?? [];
+        log.debug({ want, got: messages.length, ms: Math.round(performance.now() - asked) }, "received");
+        backoff.reset();
+      } catch (err) {
+        if (!isAborted(stopping.signal)) {
+          const delay = backoff.next();
+          log.warn({ err: String(err), retryInMs: delay }, "could not receive from the queue");
+          await sleep(delay, stopping.signal);
+        }
+      } finally {
+        slots.settle(want, messages.length);
+      }
+      for (const message of messages) {
         const job = processMessage(deps, message)
           .catch((err: unknown) => log.error({ err: String(err) }, "task processing failed"))
           .finally(() => {
-            inUse -= 1;
+            slots.release();
             running.delete(job);
-            slotFreed?.();
-            slotFreed = undefined;
           });
         running.add(job);
       }
-    } catch (err) {
-      if (isAborted(stopping.signal)) break;
-      const delay = backoff.next();
-      log.warn({ err: String(err), retryInMs: delay }, "could not receive from the queue");
-      await sleep(delay, stopping.signal);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: config.pollers }, poll));
   await heartbeats;
 }
 

@@ -28,6 +28,8 @@ export interface ProcessorDeps {
 }
 
 export async function processMessage(deps: ProcessorDeps, message: Message): Promise<void> {
+  const received = Date.now();
+  const receivedAt = performance.now();
   const receipt = message.ReceiptHandle;
   if (receipt === undefined) return;
   const task = parseTask(message.Body);
@@ -107,8 +109,20 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     finishedAt: Date.now(),
   };
   const stored = await storeUntilDone(deps, result, receipt, log);
-  log.info({ status: result.status, durationMs: result.durationMs, cold, stored }, "invocation finished");
-  if (stored !== "lease-lost") await deps.deleteMessage(receipt);
+  log.info(
+    {
+      status: result.status,
+      durationMs: result.durationMs,
+      cold,
+      stored,
+      queuedMs: received - task.enqueuedAt,
+      handledMs: Math.round(performance.now() - receivedAt),
+    },
+    "invocation finished",
+  );
+  // The result is safe in Redis: the slot is free now, and the deletion joins the next batch. A
+  // deletion that never happens only means the message comes back once and is deleted unrun.
+  if (stored !== "lease-lost") void deps.deleteMessage(receipt);
 }
 
 /** Keep the message hidden and retry while Redis is unreachable: the result must not be lost. */
