@@ -22,6 +22,7 @@ import { InvocationResult } from "../contracts";
 import { RESULTS_CHANNEL } from "../services/common/invocation-store";
 import { Environment } from "../emulator/environment";
 import { freePort } from "../emulator/ports";
+import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
 import { ms, summarize } from "./stats";
 
 const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
@@ -41,19 +42,26 @@ async function main(): Promise<void> {
     .option("ceiling-seconds", { type: "number", default: 10 })
     .option("send-concurrency", { type: "number", default: 2, describe: "FAAS_QUEUE_SEND_CONCURRENCY" })
     .option("pollers", { type: "number", default: 2, describe: "FAAS_WORKER_POLLERS" })
+    .option("runtime", {
+      choices: RUNTIME_REQUESTS,
+      default: "process" as const,
+      describe: "instances as processes (the default, for comparable figures) or containers",
+    })
     .strict()
     .parseAsync();
 
   const apiKey = `bench-${randomBytes(16).toString("hex")}`;
   const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const logs: string[] = [];
-  process.stdout.write("starting the local cloud...\n");
+  const choice = await chooseRuntime(args.runtime);
+  process.stdout.write(`starting the local cloud on the ${choice.kind} runtime (${choice.reason})...\n`);
   const env = await Environment.start({
     edgePort,
     motoPort,
     redisPort,
     workers: args.workers,
     workerSlots: args.slots,
+    runtime: choice.kind,
     controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
     workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers) },
     apiKey,

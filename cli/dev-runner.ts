@@ -11,6 +11,7 @@ import { Environment } from "../emulator/environment";
 import { formatLine } from "../emulator/log-format";
 import { PrerequisiteError } from "../emulator/ports";
 import { AWS_TIMING, FAST_TIMING } from "../emulator/reconciler";
+import { chooseRuntime, RuntimeRequest } from "../emulator/runtime-choice";
 import { renderStatus } from "../emulator/status-table";
 import { ApiClient } from "./client";
 import { CliConfig, DevState } from "./config";
@@ -28,6 +29,7 @@ export interface DevOptions {
   workerDeadAfterMs: number;
   jsonLogs: boolean;
   awsTiming: boolean;
+  runtime: RuntimeRequest;
 }
 
 export async function runDev(config: CliConfig, options: DevOptions): Promise<void> {
@@ -35,8 +37,16 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   const started = Date.now();
   const print = (line: string) => process.stdout.write(`${line}\n`);
   let env: Environment;
+  let runtime: Awaited<ReturnType<typeof chooseRuntime>>;
   try {
+    runtime = await chooseRuntime(options.runtime, { log: (line) => print(formatLine("runtime", line)) });
+    print(formatLine("runtime", `${runtime.kind} runtime: ${runtime.reason}`));
+    if (runtime.kind === "docker" && (options.awsEndpoint !== undefined || options.redisUrl !== undefined))
+      throw new UserError(
+        "--aws-endpoint and --redis-url work with the process runtime only (--runtime process)",
+      );
     env = await Environment.start({
+      runtime: runtime.kind,
       envId: undefined,
       edgePort: options.edgePort,
       motoPort: options.motoPort,
@@ -59,6 +69,8 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
     if (err instanceof PrerequisiteError) throw new UserError(err.message);
     throw err;
   }
+  // Containers take longer to start than processes (image layers, two containers per instance).
+  const bootBudget = runtime.kind === "docker" ? 60_000 : 0;
 
   let stopping = false;
   const admin = await startAdminServer(env);
@@ -77,7 +89,7 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   process.on("SIGHUP", () => onSignal("SIGHUP"));
 
   const client = new ApiClient(env.endpoint, credentials.apiKey);
-  const readyWithin = options.awsTiming ? 90_000 : 30_000;
+  const readyWithin = (options.awsTiming ? 90_000 : 30_000) + bootBudget;
   const workers = await waitUntilReady(client, options.workers, readyWithin);
   if (workers === undefined || workers.workers.length < options.workers) {
     print(renderStatus(environmentStatus(env), workers));

@@ -182,8 +182,11 @@ export class DockerInstance implements RunningInstance {
     });
     createInterface({ input: out }).on("line", (line) => onLine(line, "stdout"));
     createInterface({ input: err }).on("line", (line) => onLine(line, "stderr"));
-    const waited = app.wait() as Promise<{ StatusCode?: number }>;
     await app.start();
+    // After the start: `wait` (condition not-running) answers at once for a container that is only
+    // created, which would report a fresh instance as exited; after the start it also covers one that
+    // already exited again.
+    const waited = app.wait() as Promise<{ StatusCode?: number }>;
     this.hostPid = ((await app.inspect()) as { State?: { Pid?: number } }).State?.Pid;
     void waited.then(
       (result) => this.finish(exitOf(result.StatusCode ?? null)),

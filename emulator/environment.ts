@@ -5,6 +5,10 @@
  * in the EC2 emulator and gets its own metadata server. Used by `faas dev`, the tests, the benchmark
  * and `make chaos-test` alike. Everything it starts carries the environment's id and is stopped by
  * `stop()` (or `await using`).
+ *
+ * Two runtimes, one surface: with the process runtime the infrastructure is host processes on
+ * 127.0.0.1 (process-infrastructure.ts); with the Docker runtime it is a compose project and the
+ * instances are containers (compose-infrastructure.ts, docker-runtime.ts).
  */
 import { randomBytes } from "node:crypto";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -18,16 +22,23 @@ import {
 } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { AwsEmulator, startMoto } from "./aws-emulator";
 import { CloudResources, createCloudResources } from "./cloud-resources";
-import { ElasticIpEdge } from "./edge";
-import { MetadataServer } from "./metadata-server";
-import { assertPortFree, freePort } from "./ports";
+import { ComposeInfrastructure } from "./compose-infrastructure";
+import { DockerRuntime } from "./docker-runtime";
+import { retryUntil } from "./docker/retry";
+import {
+  ElasticIpView,
+  Infrastructure,
+  InstancePlacement,
+  QueueEndpoint,
+  RestartableRedis,
+  RuntimeKind,
+} from "./infrastructure";
+import { assertPortFree } from "./ports";
+import { ProcessInfrastructure } from "./process-infrastructure";
 import { ProcessRuntime } from "./process-runtime";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
-import { RedisHandle } from "./redis-server";
 import { Role, RunningInstance, Runtime } from "./runtime";
-import { TcpProxy } from "./tcp-proxy";
 
 export const LABEL_ENV = "FAAS_ENV_ID";
 const AMI_ID = "ami-faas-local";
@@ -56,7 +67,13 @@ export interface EnvironmentOptions {
   logLevel?: string;
   controllerEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
-  runtime?: Runtime;
+  /**
+   * "process" (the default) or "docker", or a runtime object of either kind. Docker instances run on
+   * compose-managed infrastructure; motoPort, redisPort, awsEndpoint and redisUrl apply to processes only.
+   */
+  runtime?: Runtime | RuntimeKind;
+  /** Docker runtime: the tag of the faas/* images (default "local"). */
+  imageTag?: string;
   onLog?: (source: string, line: string, stream: "stdout" | "stderr") => void;
   onActivity?: (activity: ScalingActivity) => void;
 }
@@ -78,12 +95,17 @@ export interface InstanceInfo {
 
 interface Instance extends InstanceInfo {
   handle: RunningInstance | undefined;
-  metadata: MetadataServer;
+  placement: InstancePlacement;
   unhealthySince: number | undefined;
   failedChecks: number;
+  /** Whether its health check ever succeeded. */
+  answered: boolean;
   checkTimer: NodeJS.Timeout | undefined;
   bootTimer: NodeJS.Timeout | undefined;
 }
+
+/** Docker runtime: how much longer than the grace period a controller may take to answer first. */
+const BOOT_ALLOWANCE_MS = 60_000;
 
 export const GROUP = { controller: "faas-controller-asg", worker: "faas-worker-asg" } as const;
 
@@ -95,9 +117,7 @@ export class Environment {
   private constructor(
     readonly envId: string,
     readonly options: EnvironmentOptions,
-    readonly awsEndpoint: string,
-    readonly queueEndpoint: TcpProxy,
-    readonly redisUrl: string,
+    readonly infrastructure: Infrastructure,
     readonly resources: CloudResources,
     readonly clients: {
       ec2: EC2Client;
@@ -106,9 +126,7 @@ export class Environment {
       dynamo: DynamoDBClient;
       logs: CloudWatchLogsClient;
     },
-    readonly edge: ElasticIpEdge,
-    private readonly moto: AwsEmulator | undefined,
-    readonly redis: RedisHandle | undefined,
+    readonly edge: ElasticIpView,
     readonly runtime: Runtime,
   ) {
     this.reconciler = new Reconciler(
@@ -148,14 +166,36 @@ export class Environment {
     return { [LABEL_ENV]: this.envId };
   }
 
+  /** The AWS emulator as this host reaches it. */
+  get awsEndpoint(): string {
+    return this.infrastructure.awsEndpoint;
+  }
+
+  /** Redis as this host reaches it. */
+  get redisUrl(): string {
+    return this.infrastructure.redisUrl;
+  }
+
+  /** Redis, when the environment owns it (chaos restarts it). */
+  get redis(): RestartableRedis | undefined {
+    return this.infrastructure.redis;
+  }
+
+  /** The SQS endpoint the instances use; chaos cuts it. */
+  get queueEndpoint(): QueueEndpoint {
+    return this.infrastructure.queueEndpoint;
+  }
+
   /**
    * The queue URL as the instances see it: its host is the SQS endpoint, as private DNS makes the
    * regional SQS host resolve to the VPC endpoint (the SDK sends to the queue URL's host).
    */
   get queueUrlViaEndpoint(): string {
-    const url = new URL(this.resources.queueUrl);
-    url.host = `127.0.0.1:${this.queueEndpoint.port}`;
-    return url.toString();
+    return this.infrastructure.queueUrlForInstances(this.resources.queueUrl);
+  }
+
+  private get bootAllowanceMs(): number {
+    return this.runtime.kind === "docker" ? BOOT_ALLOWANCE_MS : 0;
   }
 
   get timing(): ScalingTiming {
@@ -167,28 +207,51 @@ export class Environment {
     const envId = options.envId ?? `faas-${randomBytes(4).toString("hex")}`;
     const labels = { [LABEL_ENV]: envId };
     const log = options.onLog ?? (() => undefined);
+    const prefix = options.prefix ?? "faas";
+    const visibilityTimeoutS = options.visibilityTimeoutS ?? 30;
+    const maxReceiveCount = options.maxReceiveCount ?? 5;
+    const runtime =
+      typeof options.runtime === "object"
+        ? options.runtime
+        : options.runtime === "docker"
+          ? new DockerRuntime({
+              namePrefix: envId.replace(/[^a-z0-9]/gi, "").toLowerCase(),
+              imageTag: options.imageTag,
+            })
+          : new ProcessRuntime();
     const cleanups: (() => Promise<void>)[] = [];
     try {
       await assertPortFree(options.edgePort, "the Elastic IP edge", "FAAS_EDGE_PORT");
-      const [moto, redis] = await Promise.all([
-        options.awsEndpoint === undefined
-          ? startMoto(options.motoPort ?? 4566, labels, log)
-          : Promise.resolve(undefined),
-        options.redisUrl === undefined
-          ? RedisHandle.start(options.redisPort ?? 6379, labels, log)
-          : Promise.resolve(undefined),
-      ]);
-      if (moto) cleanups.push(() => moto.stop());
-      if (redis) cleanups.push(() => redis.stop());
-      const awsEndpoint = options.awsEndpoint ?? moto?.endpoint ?? "";
-      const redisUrl = options.redisUrl ?? redis?.url ?? "";
-      const awsUrl = new URL(awsEndpoint);
-      const queueEndpoint = new TcpProxy({ host: awsUrl.hostname, port: Number(awsUrl.port || 80) });
-      await queueEndpoint.start();
-      cleanups.push(() => queueEndpoint.stop());
+      let infrastructure: Infrastructure;
+      if (runtime instanceof DockerRuntime) {
+        if (options.awsEndpoint !== undefined || options.redisUrl !== undefined)
+          throw new Error("an external AWS endpoint or Redis works with the process runtime only");
+        infrastructure = await ComposeInfrastructure.start({
+          envId,
+          prefix,
+          edgePort: options.edgePort,
+          visibilityTimeoutS,
+          maxReceiveCount,
+          runtime,
+          imageTag: options.imageTag,
+          onLog: log,
+          processEnv: process.env,
+        });
+      } else {
+        infrastructure = await ProcessInfrastructure.start({
+          edgePort: options.edgePort,
+          motoPort: options.motoPort,
+          awsEndpoint: options.awsEndpoint,
+          redisPort: options.redisPort,
+          redisUrl: options.redisUrl,
+          labels,
+          onLog: log,
+        });
+      }
+      cleanups.push(() => infrastructure.stop());
 
       const clientConfig = {
-        endpoint: awsEndpoint,
+        endpoint: infrastructure.awsEndpoint,
         region: "us-east-1",
         credentials: { accessKeyId: "test", secretAccessKey: "test" },
       };
@@ -199,39 +262,26 @@ export class Environment {
         dynamo: new DynamoDBClient(clientConfig),
         logs: new CloudWatchLogsClient(clientConfig),
       };
-      const resources = await createCloudResources(clients, {
-        prefix: options.prefix ?? "faas",
-        visibilityTimeoutS: options.visibilityTimeoutS ?? 30,
-        maxReceiveCount: options.maxReceiveCount ?? 5,
+      cleanups.push(() => {
+        for (const client of Object.values(clients)) client.destroy();
+        return Promise.resolve();
       });
+      const create = () => createCloudResources(clients, { prefix, visibilityTimeoutS, maxReceiveCount });
+      // moto in a container may still be importing its services when it first accepts connections.
+      const resources =
+        infrastructure.kind === "docker"
+          ? await retryUntil("creating the cloud resources", 60_000, create)
+          : await create();
 
       const holder: { env?: Environment } = {};
-      const edge = new ElasticIpEdge({
-        port: options.edgePort,
-        allocationId: resources.eipAllocationId,
-        ec2: clients.ec2,
-        targetOf: (id) => {
-          const instance = holder.env?.instances.get(id);
-          return instance !== undefined && instance.state !== "terminated" && instance.port !== undefined
-            ? { host: "127.0.0.1", port: instance.port }
-            : undefined;
-        },
+      const edge = await infrastructure.startEdge(resources, clients.ec2, (id) => {
+        const instance = holder.env?.instances.get(id);
+        return instance !== undefined && instance.state !== "terminated" && instance.port !== undefined
+          ? { host: "127.0.0.1", port: instance.port }
+          : undefined;
       });
-      await edge.start();
       cleanups.push(() => edge.stop());
-      const env = new Environment(
-        envId,
-        options,
-        awsEndpoint,
-        queueEndpoint,
-        redisUrl,
-        resources,
-        clients,
-        edge,
-        moto,
-        redis,
-        options.runtime ?? new ProcessRuntime(),
-      );
+      const env = new Environment(envId, options, infrastructure, resources, clients, edge, runtime);
       holder.env = env;
       cleanups.push(() => env.stopInstances());
       await env.reconciler.start();
@@ -270,9 +320,9 @@ export class Environment {
     const ec2Instance = run.Instances?.[0];
     const instanceId = ec2Instance?.InstanceId ?? "";
     const privateIp = ec2Instance?.PrivateIpAddress ?? "10.0.0.10";
-    const metadata = new MetadataServer({
+    const placement = await this.infrastructure.place({
       instanceId,
-      availabilityZone: "us-east-1a",
+      role,
       privateIp,
       instanceType: ec2Instance?.InstanceType ?? "t3.micro",
       amiId: AMI_ID,
@@ -282,16 +332,17 @@ export class Environment {
       role,
       state: "pending",
       pid: undefined,
-      port: role === "controller" ? await freePort() : undefined,
+      port: placement.port,
       privateIp,
       launchedAt: Date.now(),
       startedAt: undefined,
       paused: false,
       reason: undefined,
       handle: undefined,
-      metadata,
+      placement,
       unhealthySince: undefined,
       failedChecks: 0,
+      answered: false,
       checkTimer: undefined,
       bootTimer: undefined,
     };
@@ -309,19 +360,13 @@ export class Environment {
 
   private async boot(instance: Instance): Promise<void> {
     const o = this.options;
-    const metadataEndpoint = await instance.metadata.start();
+    const where = await instance.placement.boot();
     const common: Record<string, string> = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: process.env.HOME ?? "/tmp",
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
       AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: this.awsEndpoint,
-      // SQS goes through its endpoint, which chaos can cut, as a VPC interface endpoint would fail.
-      AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${this.queueEndpoint.port}`,
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: metadataEndpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      FAAS_REDIS_URL: this.redisUrl,
+      ...where.env,
       FAAS_QUEUE_URL: this.queueUrlViaEndpoint,
       FAAS_BUCKET: this.resources.bucket,
       FAAS_WORKER_SECRET: o.workerSecret,
@@ -332,8 +377,6 @@ export class Environment {
       instance.role === "controller"
         ? {
             ...common,
-            FAAS_HOST: "127.0.0.1",
-            FAAS_PORT: String(instance.port),
             FAAS_API_KEY: o.apiKey,
             FAAS_TABLE: this.resources.table,
             FAAS_EIP_ALLOCATION_ID: this.resources.eipAllocationId,
@@ -342,14 +385,13 @@ export class Environment {
           }
         : {
             ...common,
-            FAAS_CONTROLLER_URL: this.endpoint,
             FAAS_WORKER_SLOTS: String(o.workerSlots ?? 4),
             FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS ?? 30),
             ...o.workerEnv,
           };
     const source = `${instance.role} ${instance.instanceId}`;
     const handle = await this.runtime.launch(
-      { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels },
+      { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels, ...where.spec },
       (line, stream) => this.options.onLog?.(source, line, stream),
     );
     instance.handle = handle;
@@ -368,14 +410,25 @@ export class Environment {
   private startHealthChecks(instance: Instance): void {
     const t = this.timing;
     instance.checkTimer = setInterval(() => {
-      if (instance.state !== "running" || instance.port === undefined) return;
-      if (Date.now() - (instance.startedAt ?? 0) < t.healthCheckGraceMs) return;
-      void fetch(`http://127.0.0.1:${instance.port}/healthz`, {
-        signal: AbortSignal.timeout(Math.min(2000, t.healthCheckIntervalMs)),
-      })
-        .then((res) => res.ok)
+      const handle = instance.handle;
+      if (instance.state !== "running" || handle === undefined) return;
+      const sinceStart = Date.now() - (instance.startedAt ?? 0);
+      if (sinceStart < t.healthCheckGraceMs) return;
+      void instance.placement
+        .healthTarget(handle)
+        .then(async (target) => {
+          if (target === undefined) return false;
+          const res = await fetch(`http://${target.host}:${target.port}/healthz`, {
+            signal: AbortSignal.timeout(Math.min(2000, t.healthCheckIntervalMs)),
+          });
+          return res.ok;
+        })
         .catch(() => false)
         .then((ok) => {
+          if (ok) instance.answered = true;
+          // A container boots slower than a process (and much slower on a loaded machine): until its
+          // first answer, failures do not count for up to the boot allowance beyond the grace period.
+          else if (!instance.answered && sinceStart < t.healthCheckGraceMs + this.bootAllowanceMs) return;
           instance.failedChecks = ok ? 0 : instance.failedChecks + 1;
           if (instance.failedChecks >= t.unhealthyThreshold && instance.state === "running") {
             this.markUnhealthy(instance, `health check failed ${instance.failedChecks} times in a row`);
@@ -407,7 +460,7 @@ export class Environment {
     if (instance.checkTimer) clearInterval(instance.checkTimer);
     if (instance.bootTimer) clearTimeout(instance.bootTimer);
     await instance.handle?.stop(2000);
-    await instance.metadata.stop();
+    await instance.placement.release();
     const addresses = await this.clients.ec2.send(
       new DescribeAddressesCommand({ AllocationIds: [this.resources.eipAllocationId] }),
     );
@@ -458,8 +511,7 @@ export class Environment {
     this.reconciler.stop();
     await this.stopInstances();
     await this.edge.stop();
-    await this.queueEndpoint.stop();
-    await Promise.allSettled([this.redis?.stop(), this.moto?.stop()]);
+    await this.infrastructure.stop();
     for (const client of Object.values(this.clients)) client.destroy();
   }
 
@@ -483,7 +535,7 @@ export class Environment {
         if (i.state !== "terminated") i.state = "terminated";
         i.handle?.signal("SIGCONT");
         await i.handle?.stop();
-        await i.metadata.stop();
+        await i.placement.release();
       }),
     );
   }

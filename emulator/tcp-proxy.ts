@@ -14,6 +14,7 @@ export class TcpProxy {
   constructor(
     private readonly target: { host: string; port: number },
     private readonly listenPort = 0,
+    private readonly listenHost = "127.0.0.1",
   ) {}
 
   async start(): Promise<string> {
@@ -36,7 +37,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => {
       this.server?.once("error", reject);
-      this.server?.listen(this.listenPort, "127.0.0.1", resolve);
+      this.server?.listen(this.listenPort, this.listenHost, resolve);
     });
     const address = this.server.address();
     this.port = typeof address === "object" && address !== null ? address.port : 0;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import type { Argv, CommandModule } from "yargs";
 import { loadCliConfig, pidAlive, readDevState } from "../config";
+import { RUNTIME_REQUESTS, RuntimeRequest } from "../../emulator/runtime-choice";
 import { runDev } from "../dev-runner";
 import { UserError } from "../errors";
 
@@ -19,18 +20,26 @@ interface Args {
   "worker-dead-after-ms": number;
   "json-logs": boolean;
   "aws-timing": boolean;
+  runtime: RuntimeRequest;
 }
 
 export const devUpCommand: CommandModule<object, Args> = {
   command: "up",
-  describe: "Start the local cloud: AWS emulator, Redis, controller, workers and the Elastic IP edge",
+  describe:
+    "Start the local cloud: AWS emulator, Redis, controller, workers and the Elastic IP edge, as processes or containers",
   builder: (y: Argv) =>
     y
       .option("detach", { alias: "d", type: "boolean", default: false, describe: "run in the background" })
       .option("workers", { type: "number", default: 2 })
+      .option("runtime", {
+        choices: RUNTIME_REQUESTS,
+        default: "auto" as const,
+        describe:
+          "instances as containers (docker) or processes; auto: Docker when an engine answers and the images exist",
+      })
       .option("edge-port", { type: "number", default: 8080, describe: "where the Elastic IP edge listens" })
-      .option("moto-port", { type: "number", default: 4566 })
-      .option("redis-port", { type: "number", default: 6379 })
+      .option("moto-port", { type: "number", default: 4566, describe: "process runtime only" })
+      .option("redis-port", { type: "number", default: 6379, describe: "process runtime only" })
       .option("aws-endpoint", { type: "string", describe: "use this AWS emulator instead of starting moto" })
       .option("redis-url", { type: "string", describe: "use this Redis instead of starting one" })
       .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
@@ -68,6 +77,7 @@ export const devUpCommand: CommandModule<object, Args> = {
       workerDeadAfterMs: args["worker-dead-after-ms"],
       jsonLogs: args["json-logs"],
       awsTiming: args["aws-timing"],
+      runtime: args.runtime,
     });
   },
 };
@@ -79,7 +89,7 @@ async function startDetached(logFile: string, stateFile: string): Promise<void> 
   const argv = process.argv.slice(1).filter((a) => a !== "-d" && a !== "--detach");
   const child = spawn(process.execPath, argv, { detached: true, stdio: ["ignore", out, out] });
   child.unref();
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   const config = loadCliConfig();
   while (Date.now() < deadline) {
     const state = readDevState(config);
@@ -94,5 +104,13 @@ async function startDetached(logFile: string, stateFile: string): Promise<void> 
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new UserError(`the environment did not become ready within 60 s; see ${logFile} and ${stateFile}`);
+  // Not ready in time: stop the environment this command started rather than leave it running.
+  if (child.pid !== undefined && pidAlive(child.pid)) {
+    process.kill(child.pid, "SIGTERM");
+    const stopBy = Date.now() + 30_000;
+    while (pidAlive(child.pid) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new UserError(
+    `the environment did not become ready within 90 s and was stopped; see ${logFile} and ${stateFile}`,
+  );
 }

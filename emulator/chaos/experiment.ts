@@ -86,7 +86,9 @@ export class ChaosExperiment {
         method,
         headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        // Longer than a visibility timeout: a message handed to a receive whose worker just died stays
+        // invisible that long before another worker gets it (at-least-once, on SQS as on moto).
+        signal: AbortSignal.timeout(settings.visibilityTimeoutS * 1000 + 15_000),
       });
       return { status: res.status, body: await res.json().catch((): unknown => undefined) };
     };
@@ -155,7 +157,8 @@ export class ChaosExperiment {
     };
     const check = (n: string, ok: boolean, detail: string) => result.checks.push({ name: n, ok, detail });
     this.log(`\n=== ${name}: ${result.title}`);
-    result.hypothesis.before = (await this.until(() => this.steady(), 30_000)) !== undefined;
+    const settle = this.settings.patienceMs + this.settings.visibilityTimeoutS * 2000;
+    result.hypothesis.before = (await this.until(() => this.steady(), settle)) !== undefined;
     check("steady state before the fault", result.hypothesis.before, this.lastViolation ?? "");
     await sleep(1000);
 
@@ -172,8 +175,7 @@ export class ChaosExperiment {
     await scenario();
     const seen = await watcher.stop();
     const steadyAt =
-      seen.find((t) => t >= result.faultEndAt) ??
-      (await this.until(() => this.steady(), this.settings.patienceMs));
+      seen.find((t) => t >= result.faultEndAt) ?? (await this.until(() => this.steady(), settle));
     result.hypothesis.after = steadyAt !== undefined;
     if (steadyAt !== undefined) result.marks.steady = steadyAt - result.faultAt;
     check(
@@ -408,14 +410,14 @@ export class ChaosExperiment {
   ): Promise<void> {
     this.log(`    cutting the SQS endpoint for ${this.settings.queueCutMs} ms`);
     r.faultAt = Date.now();
-    this.env.queueEndpoint.setCut(true);
+    await this.env.queueEndpoint.setCut(true);
     await sleep(Math.min(500, this.settings.queueCutMs / 2));
     const during = await this.api
       .post("/api/functions/chaos/invoke", { n: 1 }, { "x-invocation-type": "Event" })
       .catch(() => ({ status: 0, body: undefined }));
     r.hypothesis.during = await this.steady();
     await sleep(Math.max(0, this.settings.queueCutMs - (Date.now() - r.faultAt)));
-    this.env.queueEndpoint.setCut(false);
+    await this.env.queueEndpoint.setCut(false);
     r.faultEndAt = Date.now();
     check(
       "invocations during the cut are refused with 503",
@@ -433,40 +435,50 @@ export class ChaosExperiment {
     mark(r, "detected", r.faultAt);
   }
 
+  /**
+   * Starts a slow invocation and waits until a live worker runs it. On a loaded machine the first one
+   * may finish before it is seen running, or queue behind the load: then it tries again.
+   */
   private async slowInvocationRunning(): Promise<{
     invocationId: string;
     workerId: string;
     instanceId: string;
   }> {
-    const sleepMs = Math.max(1500, this.settings.heartbeatIntervalMs);
-    const res = await this.api.post(
-      "/api/functions/chaos/invoke",
-      { n: 7, sleepMs },
-      { "x-invocation-type": "Event" },
-    );
-    const invocationId = (res.body as { invocationId: string }).invocationId;
-    this.ownInvocations.push({
-      at: Date.now(),
-      kind: "async",
-      n: 7,
-      status: res.status,
-      latencyMs: 0,
-      invocationId,
-    });
-    let workerId = "";
-    await this.until(async () => {
-      const view = (await this.api.get(`/api/invocations/${invocationId}`)).body as {
-        status: string;
-        workerId: string | null;
-      };
-      workerId = view.workerId ?? "";
-      return view.status === "running";
-    }, 10_000);
-    await sleep(300);
-    const instance = this.env.live("worker").find((w) => workerId.startsWith(w.instanceId));
-    if (instance === undefined)
-      throw new Error(`invocation ${invocationId} is not running on a live worker (${workerId})`);
-    return { invocationId, workerId, instanceId: instance.instanceId };
+    const sleepMs = Math.max(3000, this.settings.heartbeatIntervalMs);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const res = await this.api.post(
+        "/api/functions/chaos/invoke",
+        { n: 7, sleepMs },
+        { "x-invocation-type": "Event" },
+      );
+      const invocationId = (res.body as { invocationId: string }).invocationId;
+      this.ownInvocations.push({
+        at: Date.now(),
+        kind: "async",
+        n: 7,
+        status: res.status,
+        latencyMs: 0,
+        invocationId,
+      });
+      let workerId = "";
+      await this.until(async () => {
+        const view = (await this.api.get(`/api/invocations/${invocationId}`)).body as {
+          status: string;
+          workerId: string | null;
+        };
+        workerId = view.workerId ?? "";
+        return view.status === "running";
+      }, this.settings.patienceMs);
+      await sleep(300);
+      const instance = this.env
+        .live("worker")
+        .find((w) => workerId !== "" && workerId.startsWith(w.instanceId));
+      if (instance !== undefined) return { invocationId, workerId, instanceId: instance.instanceId };
+      this.log(
+        `    invocation ${invocationId} was not seen running on a live worker (${workerId || "none"}); trying again`,
+      );
+    }
+    throw new Error("could not get a slow invocation running on a live worker");
   }
 
   private activity(description: string, after: number): boolean {

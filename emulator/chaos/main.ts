@@ -3,6 +3,7 @@ import path from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { AWS_TIMING, FAST_TIMING } from "../reconciler";
+import { chooseRuntime, RUNTIME_REQUESTS } from "../runtime-choice";
 import { ALL_SCENARIOS } from "./experiment";
 import { runChaos } from "./run-chaos";
 
@@ -12,6 +13,12 @@ async function main(): Promise<void> {
       type: "boolean",
       default: false,
       describe: "EC2-like detection (~10 s) and boot (~30 s)",
+    })
+    .option("runtime", {
+      choices: RUNTIME_REQUESTS,
+      default: "auto" as const,
+      describe:
+        "instances as containers (docker) or processes; auto: Docker when an engine answers and the images exist",
     })
     .option("scenarios", { type: "string", array: true, choices: ALL_SCENARIOS, default: ALL_SCENARIOS })
     .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
@@ -27,7 +34,11 @@ async function main(): Promise<void> {
     .strict()
     .parseAsync();
   const scaling = args["aws-timing"] ? AWS_TIMING : FAST_TIMING;
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const runtime = await chooseRuntime(args.runtime, { log: say });
+  say(`${runtime.kind} runtime: ${runtime.reason}`);
   const run = await runChaos({
+    runtime: runtime.kind,
     scenarios: args.scenarios,
     scaling,
     settings: {

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { Environment } from "../environment";
+import { RuntimeKind } from "../infrastructure";
 import { freePort } from "../ports";
 import { FAST_TIMING, ScalingTiming } from "../reconciler";
 import { ChaosExperiment, ChaosSettings, ScenarioName, ScenarioResult } from "./experiment";
@@ -14,6 +15,8 @@ import { renderTable, writeReports } from "./report";
 
 export interface ChaosRunOptions {
   scenarios: ScenarioName[];
+  /** Instances as processes (the default) or containers. */
+  runtime?: RuntimeKind;
   scaling?: ScalingTiming;
   settings: ChaosSettings;
   workers?: number;
@@ -37,9 +40,10 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
   const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const scaling = o.scaling ?? FAST_TIMING;
   log(
-    `starting the local cloud (heartbeat ${o.settings.heartbeatIntervalMs} ms, dead after ${o.settings.deadAfterMs} ms, boot ${scaling.bootDelayMs} ms)...`,
+    `starting the local cloud on the ${o.runtime ?? "process"} runtime (heartbeat ${o.settings.heartbeatIntervalMs} ms, dead after ${o.settings.deadAfterMs} ms, boot ${scaling.bootDelayMs} ms)...`,
   );
   const env = await Environment.start({
+    runtime: o.runtime ?? "process",
     prefix: `chaos${randomBytes(2).toString("hex")}`,
     edgePort,
     motoPort,
@@ -66,7 +70,11 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
   });
   const results: ScenarioResult[] = [];
   try {
-    await waitForApi(env.endpoint, apiKey, scaling.bootDelayMs + 60_000);
+    await waitForApi(
+      env.endpoint,
+      apiKey,
+      scaling.bootDelayMs + (env.runtime.kind === "docker" ? 120_000 : 60_000),
+    );
     const deploy = await fetch(`${env.endpoint}/api/functions/chaos`, {
       method: "PUT",
       headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
@@ -86,7 +94,12 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     mkdirSync(o.outDir, { recursive: true });
     files = writeReports(
       o.outDir,
-      { timing: scaling, settings: o.settings, finishedAt: new Date().toISOString() },
+      {
+        timing: scaling,
+        settings: o.settings,
+        runtime: env.runtime.kind,
+        finishedAt: new Date().toISOString(),
+      },
       results,
       load.records,
     );

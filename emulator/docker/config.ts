@@ -74,5 +74,20 @@ export function loadEdgeConfig(env: Env = process.env) {
   };
 }
 
+export function loadQueueEndpointConfig(env: Env = process.env) {
+  const raw = parseEnv(
+    {
+      FAAS_ENDPOINT_PORT: intVar(5000, 1),
+      FAAS_ENDPOINT_TARGET_HOST: z.string().default("aws"),
+      FAAS_ENDPOINT_TARGET_PORT: intVar(5000, 1),
+    },
+    env,
+  );
+  return {
+    port: raw.FAAS_ENDPOINT_PORT,
+    target: { host: raw.FAAS_ENDPOINT_TARGET_HOST, port: raw.FAAS_ENDPOINT_TARGET_PORT },
+  };
+}
+
 /** AWS clients for the emulator's own entries; endpoint, region and credentials come from the SDK's env. */
 export const TAG_ADDRESS = "faas:address";

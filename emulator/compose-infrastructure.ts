@@ -1,0 +1,394 @@
+/**
+ * The Docker runtime's infrastructure: part of compose/docker-compose.yml under the project
+ * `<envId without dashes>` — the AWS emulator (`aws`), Redis (`redis`), the SQS endpoint (`sqs`) and
+ * the Elastic IP edge (`edge`, published on 127.0.0.1:<edge port>) — on the project's public, private
+ * (internal) and cloud (internal) networks, with compose/isolation.sh closing Docker 20.10's host hole.
+ * The instances are the Docker runtime's containers on those networks (docs/docker.md).
+ *
+ * From this host: moto is reached at its address on the cloud network and Redis at its address on the
+ * private network (the host may open connections into internal networks; containers may not leave
+ * them). Instances reach everything by its network alias, as through VPC endpoints and private DNS.
+ *
+ * The SQS endpoint is a TCP proxy container (emulator/docker/queue-endpoint-main.ts) between the
+ * private network and moto, as the process runtime's is a TCP proxy on the host: chaos cuts it with
+ * SIGUSR1 and restores it with SIGUSR2, so only SQS fails (S3, DynamoDB and EC2 keep answering), as
+ * when one VPC interface endpoint fails.
+ */
+import { execFile } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { DescribeAddressesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import Docker from "dockerode";
+import { CloudResources } from "./cloud-resources";
+import { DockerInstance, DockerRuntime } from "./docker-runtime";
+import {
+  ElasticIpView,
+  Infrastructure,
+  InstanceIdentity,
+  InstancePlacement,
+  QueueEndpoint,
+  RestartableRedis,
+} from "./infrastructure";
+import { PrerequisiteError } from "./ports";
+import { RunningInstance } from "./runtime";
+
+const run = promisify(execFile);
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const COMPOSE_FILE = path.join(REPO_ROOT, "compose", "docker-compose.yml");
+const ISOLATION_SCRIPT = path.join(REPO_ROOT, "compose", "isolation.sh");
+/** The services the Docker runtime takes from the compose file; its instances are its own. */
+const SERVICES = ["aws", "redis", "sqs", "edge"] as const;
+type Service = (typeof SERVICES)[number];
+const INSTANCE_PORT = 8080;
+
+type OnLog = (source: string, line: string, stream: "stdout" | "stderr") => void;
+
+export interface ComposeInfrastructureOptions {
+  envId: string;
+  prefix: string;
+  edgePort: number;
+  visibilityTimeoutS: number;
+  maxReceiveCount: number;
+  runtime: DockerRuntime;
+  imageTag?: string;
+  onLog: OnLog;
+  /** Everything docker-compose needs from this process's environment (PATH, DOCKER_HOST). */
+  processEnv?: Record<string, string | undefined>;
+  startTimeoutMs?: number;
+}
+
+export class ComposeInfrastructure implements Infrastructure {
+  readonly kind = "docker" as const;
+  private watch: ElasticIpWatch | undefined;
+  private readonly logStreams = new Set<NodeJS.ReadableStream>();
+
+  private constructor(
+    private readonly o: ComposeInfrastructureOptions,
+    readonly project: string,
+    private readonly teardown: () => Promise<void>,
+    private readonly containers: Record<Service, Docker.Container>,
+    readonly awsEndpoint: string,
+    readonly redis: ContainerRedis,
+    readonly queueEndpoint: ContainerQueueEndpoint,
+  ) {}
+
+  get redisUrl(): string {
+    return this.redis.url;
+  }
+
+  network(name: "public" | "private" | "cloud"): string {
+    return `${this.project}_${name}`;
+  }
+
+  static async start(o: ComposeInfrastructureOptions): Promise<ComposeInfrastructure> {
+    // docker-compose 1.x keeps only lowercase letters, digits, "-" and "_" of a project name.
+    const project = o.envId.replace(/[^a-z0-9]/gi, "").toLowerCase();
+    const docker = o.runtime.docker;
+    const env = {
+      ...o.processEnv,
+      FAAS_ENV_ID: o.envId,
+      FAAS_EDGE_PORT: String(o.edgePort),
+      FAAS_EDGE_REFRESH_MS: "200",
+      FAAS_PREFIX: o.prefix,
+      FAAS_IMAGE_TAG: o.imageTag ?? "local",
+      FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS),
+    };
+    const compose = async (...args: string[]) =>
+      (
+        await run("docker-compose", ["-f", COMPOSE_FILE, "-p", project, ...args], {
+          env,
+          timeout: 180_000,
+          maxBuffer: 16 * 1024 * 1024,
+        })
+      ).stdout;
+    const networks = ["private", "cloud"].map((n) => `${project}_${n}`);
+    const teardown = async () => {
+      if (isRoot()) await run("bash", [ISOLATION_SCRIPT, "remove", ...networks]).catch(() => undefined);
+      await compose("down", "-v", "--remove-orphans", "-t", "3").catch(() => undefined);
+      await o.runtime.removeAll(o.envId).catch(() => undefined);
+    };
+    try {
+      // The networks first (creating one service creates them all), then the firewall rules, then the
+      // containers: nothing runs on a private network before its rules hold.
+      await compose("up", "--no-start", "aws");
+      if (isRoot()) await run("bash", [ISOLATION_SCRIPT, "apply", ...networks]);
+      else
+        o.onLog(
+          "docker",
+          "not root: compose/isolation.sh cannot close Docker's internal-network host hole (docs/docker.md)",
+          "stderr",
+        );
+      await compose("up", "-d", ...SERVICES);
+      const containers = {} as Record<Service, Docker.Container>;
+      for (const service of SERVICES) containers[service] = await composeContainer(docker, project, service);
+      const awsIp = await ipOn(containers.aws, `${project}_cloud`);
+      const redis = new ContainerRedis(containers.redis, `${project}_private`);
+      await redis.refreshUrl();
+      const infra = new ComposeInfrastructure(
+        o,
+        project,
+        teardown,
+        containers,
+        `http://${awsIp}:5000`,
+        redis,
+        new ContainerQueueEndpoint(containers.sqs),
+      );
+      for (const service of SERVICES) void infra.followLogs(service);
+      redis.onStarted = () => void infra.followLogs("redis");
+      const deadline = Date.now() + (o.startTimeoutMs ?? 60_000);
+      await waitForTcp(containers.aws, awsIp, 5000, deadline, "the AWS emulator (aws)");
+      await waitForTcp(
+        containers.redis,
+        await ipOn(containers.redis, `${project}_private`),
+        6379,
+        deadline,
+        "Redis (redis)",
+      );
+      await waitForTcp(
+        containers.sqs,
+        await ipOn(containers.sqs, `${project}_private`),
+        5000,
+        deadline,
+        "the SQS endpoint (sqs)",
+      );
+      return infra;
+    } catch (err) {
+      const logs = await compose("logs", "--no-color", "--tail", "15").catch(() => "");
+      await teardown();
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, { cause: err });
+    }
+  }
+
+  queueUrlForInstances(queueUrl: string): string {
+    const url = new URL(queueUrl);
+    url.host = "sqs:5000";
+    return url.toString();
+  }
+
+  /** The edge container is up already; it serves once it finds the address. */
+  async startEdge(resources: CloudResources, ec2: EC2Client): Promise<ElasticIpView> {
+    const deadline = Date.now() + (this.o.startTimeoutMs ?? 60_000);
+    // docker-proxy accepts on the published port even before the edge listens, so ask for an answer.
+    for (;;) {
+      const res = await fetch(`http://127.0.0.1:${this.o.edgePort}/healthz`, {
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
+      if (res !== undefined) {
+        await res.body?.cancel();
+        break;
+      }
+      const state = await this.containers.edge.inspect().catch(() => undefined);
+      if (state?.State.Running === false || Date.now() > deadline)
+        throw new Error(`the edge container did not answer on 127.0.0.1:${this.o.edgePort}`);
+      await sleep(200);
+    }
+    this.watch = new ElasticIpWatch(ec2, resources.eipAllocationId);
+    await this.watch.start();
+    return this.watch;
+  }
+
+  place(identity: InstanceIdentity): Promise<InstancePlacement> {
+    const controller = identity.role === "controller";
+    let target: { host: string; port: number } | undefined;
+    return Promise.resolve({
+      port: controller ? INSTANCE_PORT : undefined,
+      boot: () =>
+        Promise.resolve({
+          env: {
+            AWS_ENDPOINT_URL: "http://aws:5000",
+            AWS_ENDPOINT_URL_SQS: "http://sqs:5000",
+            FAAS_REDIS_URL: "redis://redis:6379",
+            ...(controller
+              ? { FAAS_HOST: "0.0.0.0", FAAS_PORT: String(INSTANCE_PORT) }
+              : { FAAS_CONTROLLER_URL: `http://controller:${INSTANCE_PORT}` }),
+          },
+          spec: {
+            privateIp: identity.privateIp,
+            networks: controller
+              ? [{ name: this.network("public") }, { name: this.network("private"), aliases: ["controller"] }]
+              : [{ name: this.network("private") }],
+          },
+        }),
+      // As a load balancer in the public subnet would: the instance's public-network address.
+      healthTarget: async (handle: RunningInstance) => {
+        if (target === undefined && handle instanceof DockerInstance) {
+          const ip = await ipOn(handle.eni, this.network("public")).catch(() => "");
+          if (ip !== "") target = { host: ip, port: INSTANCE_PORT };
+        }
+        return target;
+      },
+      release: () => Promise.resolve(),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.watch?.stop();
+    for (const s of this.logStreams) (s as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    await this.teardown();
+  }
+
+  /** Streams a service's output into the environment's log, as the process runtime's children do. */
+  private async followLogs(service: Service): Promise<void> {
+    const container = this.containers[service];
+    const stream = await container
+      .logs({ follow: true, stdout: true, stderr: true, since: 0 })
+      .catch((): undefined => undefined);
+    if (stream === undefined) return;
+    this.logStreams.add(stream);
+    const out = new PassThrough();
+    const err = new PassThrough();
+    (
+      container.modem as { demuxStream(s: NodeJS.ReadableStream, o: PassThrough, e: PassThrough): void }
+    ).demuxStream(stream, out, err);
+    stream.on("end", () => {
+      out.end();
+      err.end();
+      this.logStreams.delete(stream);
+    });
+    const emit = (line: string, kind: "stdout" | "stderr") => {
+      // moto logs every request; only its problems belong in the stream.
+      if (
+        service === "aws" &&
+        (/HTTP\/1\.1" [23]\d\d/.test(line) || /Running on|CTRL\+C|development server/.test(line))
+      )
+        return;
+      this.o.onLog(service, line, kind);
+    };
+    createInterface({ input: out }).on("line", (line) => emit(line, "stdout"));
+    createInterface({ input: err }).on("line", (line) => emit(line, "stderr"));
+  }
+}
+
+/**
+ * Redis in its container, restarted by stopping and starting the same container: its append-only file
+ * (fsync always, compose/docker-compose.yml) lives in the container's own filesystem, so it survives.
+ */
+export class ContainerRedis implements RestartableRedis {
+  url = "";
+  /** Called after each restart (the environment follows the new container's output). */
+  onStarted: () => void = () => undefined;
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly network: string,
+  ) {}
+
+  async refreshUrl(): Promise<void> {
+    this.url = `redis://${await ipOn(this.container, this.network)}:6379`;
+  }
+
+  async restart(downMs = 0, hard = false): Promise<void> {
+    if (hard) await this.container.kill({ signal: "SIGKILL" });
+    else await this.container.stop({ t: 5 });
+    if (downMs > 0) await sleep(downMs);
+    await this.container.start();
+    await this.refreshUrl();
+    const host = new URL(this.url).hostname;
+    await waitForTcp(this.container, host, 6379, Date.now() + 20_000, "Redis (redis)");
+    this.onStarted();
+  }
+}
+
+/** The SQS endpoint container: SIGUSR1 cuts it, SIGUSR2 restores it (queue-endpoint-main.ts). */
+export class ContainerQueueEndpoint implements QueueEndpoint {
+  cut = false;
+
+  constructor(private readonly container: Docker.Container) {}
+
+  async setCut(cut: boolean): Promise<void> {
+    await this.container.kill({ signal: cut ? "SIGUSR1" : "SIGUSR2" });
+    this.cut = cut;
+  }
+}
+
+/** Who holds the Elastic IP, read from the EC2 emulator as the edge container does. */
+class ElasticIpWatch implements ElasticIpView {
+  instanceId: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly ec2: EC2Client,
+    private readonly allocationId: string,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), 200);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const out = await this.ec2.send(new DescribeAddressesCommand({ AllocationIds: [this.allocationId] }));
+      const id = out.Addresses?.[0]?.InstanceId;
+      this.instanceId = id === undefined || id === "" ? undefined : id;
+    } catch {
+      // Keep the last known association while the EC2 API hiccups.
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    return Promise.resolve();
+  }
+}
+
+async function composeContainer(docker: Docker, project: string, service: string): Promise<Docker.Container> {
+  const [found] = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({
+      label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`],
+    }),
+  });
+  if (found === undefined) throw new Error(`docker-compose created no container for ${service}`);
+  return docker.getContainer(found.Id);
+}
+
+export async function ipOn(container: Docker.Container, network: string): Promise<string> {
+  const info = (await container.inspect()) as {
+    NetworkSettings: { Networks: Record<string, { IPAddress: string } | undefined> };
+  };
+  return info.NetworkSettings.Networks[network]?.IPAddress ?? "";
+}
+
+/** Until the container's service accepts a connection from this host; fails at once if it exited. */
+async function waitForTcp(
+  container: Docker.Container,
+  host: string,
+  port: number,
+  deadline: number,
+  what: string,
+): Promise<void> {
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, host);
+      socket.setTimeout(1000, () => socket.destroy(new Error("timeout")));
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    const info = await container.inspect().catch(() => undefined);
+    if (info?.State.Running !== true)
+      throw new PrerequisiteError(
+        `${what} exited (${info?.State.Status ?? "gone"}, code ${info?.State.ExitCode ?? "?"}): are the images older than the code? \`make images\` rebuilds them`,
+      );
+    if (Date.now() > deadline) throw new Error(`${what} did not accept connections on ${host}:${port}`);
+    await sleep(100);
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

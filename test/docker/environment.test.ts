@@ -1,0 +1,131 @@
+/**
+ * The Environment on the Docker runtime: the same surface `faas dev`, the chaos harness and the tests
+ * use, with compose-managed infrastructure and instances as containers. It deploys and invokes through
+ * the edge on 127.0.0.1, restarts Redis without losing a stored result, refuses invocations while the
+ * SQS endpoint is cut, leaves nothing behind, and passes the controller-kill chaos scenario.
+ */
+import { expect } from "chai";
+import Docker from "dockerode";
+import { ALL_SCENARIOS } from "../../emulator/chaos/experiment";
+import { runChaos } from "../../emulator/chaos/run-chaos";
+import { Environment } from "../../emulator/environment";
+import { freePort } from "../../emulator/ports";
+import { FAST_TIMING } from "../../emulator/reconciler";
+import { Api, waitFor } from "../fixtures/environment";
+import { dockerOrSkipReason } from "./fixtures";
+
+describe("docker: the Environment on the Docker runtime", function () {
+  const docker = new Docker();
+  const logs: string[] = [];
+  let env: Environment | undefined;
+
+  before(async function () {
+    const reason = await dockerOrSkipReason();
+    if (reason !== undefined) {
+      process.stderr.write(`      skipped: ${reason}\n`);
+      this.skip();
+    }
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") process.stderr.write(`${logs.slice(-40).join("\n")}\n`);
+  });
+
+  after(async function () {
+    await env?.stop();
+  });
+
+  async function leftBehind(envId: string): Promise<string[]> {
+    const filters = JSON.stringify({ label: [`faas.env=${envId}`] });
+    const containers = await docker.listContainers({ all: true, filters });
+    const networks = await docker.listNetworks({ filters });
+    return [...containers.map((c) => c.Names.join(",")), ...networks.map((n) => n.Name)];
+  }
+
+  it("starts, deploys and invokes through the edge, and leaves nothing behind", async function () {
+    const startedAt = Date.now();
+    const apiKey = `test-key-${Date.now().toString(36)}-docker`;
+    env = await Environment.start({
+      runtime: "docker",
+      edgePort: await freePort(),
+      workers: 2,
+      apiKey,
+      workerSecret: `test-secret-${Date.now().toString(36)}-docker`,
+      heartbeatIntervalMs: 500,
+      workerDeadAfterMs: 3000,
+      visibilityTimeoutS: 5,
+      workerEnv: { FAAS_POLL_WAIT_S: "1" },
+      onLog: (source, line) => logs.push(`${source} | ${line}`),
+    });
+    const t = env;
+    expect(t.runtime.kind).to.equal("docker");
+    const api = new Api(t.endpoint, apiKey);
+    await waitFor(async () => (await api.workers()).workers.length >= 2, 90_000, "two workers registered");
+    const deployed = await api.deploy("hello", "exports.handler = async (e) => ({ hello: e.name })");
+    expect(deployed.status, deployed.text).to.be.oneOf([200, 201]);
+    const answer = await api.invoke("hello", { name: "docker" });
+    expect(answer.status, answer.text).to.equal(200);
+    expect(answer.body).to.deep.equal({ hello: "docker" });
+    process.stderr.write(
+      `      Environment.start (docker) to first invocation: ${Date.now() - startedAt} ms\n`,
+    );
+
+    const controller = t.live("controller")[0];
+    expect(controller?.instanceId).to.match(/^i-/);
+    await waitFor(() => t.elasticIpHolder === controller?.instanceId, 10_000, "the edge sees the holder");
+
+    // Redis restarts with its append-only file: a result stored before is still there.
+    const async = await api.invokeAsync("hello", { name: "kept" });
+    expect(async.status, async.text).to.equal(202);
+    const id = (async.body as { invocationId: string }).invocationId;
+    await api.awaitInvocation(id, 20_000);
+    await t.redis?.restart(500);
+    await waitFor(
+      async () => (await api.invocation(id)).status === 200,
+      20_000,
+      "the controller reads Redis again",
+    );
+    expect(((await api.invocation(id)).body as { result: unknown }).result).to.deep.equal({ hello: "kept" });
+
+    // The SQS endpoint cut: asynchronous invocations are refused with 503, and work again after.
+    await t.queueEndpoint.setCut(true);
+    const refused = await api.invokeAsync("hello", { name: "cut" });
+    await t.queueEndpoint.setCut(false);
+    expect(refused.status, refused.text).to.equal(503);
+    await waitFor(
+      async () => (await api.invokeAsync("hello", { name: "after" })).status === 202,
+      20_000,
+      "invocations accepted after the cut",
+    );
+
+    const envId = t.envId;
+    await t.stop();
+    env = undefined;
+    expect(await leftBehind(envId), "containers and networks left behind").to.deep.equal([]);
+  });
+
+  it("passes the controller-kill chaos scenario on Docker", async function () {
+    expect(ALL_SCENARIOS).to.include("controller-kill");
+    const run = await runChaos({
+      runtime: "docker",
+      scenarios: ["controller-kill"],
+      scaling: FAST_TIMING,
+      settings: {
+        heartbeatIntervalMs: 1000,
+        deadAfterMs: 4000,
+        visibilityTimeoutS: 5,
+        queueCutMs: 3000,
+        redisDownMs: 2000,
+        patienceMs: 60_000,
+      },
+      log: (line) => logs.push(`chaos | ${line}`),
+      onComponentLog: (source, line) => logs.push(`${source} | ${line}`),
+    });
+    const result = run.results[0];
+    process.stderr.write(
+      `      controller recovery on Docker: detected ${result?.marks.detected ?? "-"} ms, Elastic IP serves ${result?.marks.eipServes ?? "-"} ms, workers re-registered ${result?.marks.reRegistered ?? "-"} ms, steady ${result?.marks.steady ?? "-"} ms after the kill\n`,
+    );
+    expect(run.passed, run.table).to.equal(true);
+    expect(result?.invocations.lost).to.equal(0);
+  });
+});
