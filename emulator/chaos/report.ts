@@ -74,9 +74,9 @@ ${timeline(
     .join("\n");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Chaos report</title><style>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}section{margin:2em 0;border-top:1px solid #ccc}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px}li.ok{color:#176f2c}li.bad{color:#b00020}
+.meta{overflow-wrap:anywhere;font-size:12px;color:#444}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px}li.ok{color:#176f2c}li.bad{color:#b00020}
 .legend span{display:inline-block;margin-right:1em}</style></head><body>
-<h1>Chaos report</h1><p>${esc(
+<h1>Chaos report</h1><p class="meta">${esc(
     Object.entries(meta)
       .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" · "),
