@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 FAAS := node bin/faas
-MOCHA := npx mocha --reporter spec
+# --exit: a test that leaks a handle must not hang CI; every suite still stops what it started in its hooks.
+MOCHA := npx mocha --reporter spec --exit
 # RUNTIME=docker|process forces the runtime of `make dev` and `make chaos-test`; unset means auto
 # (Docker when an engine answers and the images exist, processes otherwise).
 RUNTIME_ARG := $(if $(RUNTIME),--runtime $(RUNTIME))

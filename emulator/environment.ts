@@ -11,6 +11,9 @@
  * instances are containers (compose-infrastructure.ts, docker-runtime.ts).
  */
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -387,6 +390,11 @@ export class Environment {
             ...common,
             FAAS_WORKER_SLOTS: String(o.workerSlots ?? 4),
             FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS ?? 30),
+            // Process instances unpack code under the environment's own folder, removed at stop even
+            // when a worker was killed before it could clean up (containers keep theirs inside).
+            ...(this.runtime.kind === "process"
+              ? { FAAS_CODE_DIR: path.join(this.codeRoot, instance.instanceId) }
+              : {}),
             ...o.workerEnv,
           };
     const source = `${instance.role} ${instance.instanceId}`;
@@ -513,6 +521,12 @@ export class Environment {
     await this.edge.stop();
     await this.infrastructure.stop();
     for (const client of Object.values(this.clients)) client.destroy();
+    rmSync(this.codeRoot, { recursive: true, force: true });
+  }
+
+  /** Where process instances of this environment keep unpacked function code. */
+  private get codeRoot(): string {
+    return path.join(os.tmpdir(), `faas-code-${this.envId}`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -172,8 +172,13 @@ export class ChaosExperiment {
     // Steady state is watched while the scenario waits for its own checks, so the mark says when the
     // system was back, not when the scenario finished waiting.
     const watcher = this.watchSteady();
-    await scenario();
-    const seen = await watcher.stop();
+    let seen: number[];
+    try {
+      await scenario();
+    } finally {
+      // Stopped even when the scenario throws: a watcher left polling would keep the process alive.
+      seen = await watcher.stop();
+    }
     const steadyAt =
       seen.find((t) => t >= result.faultEndAt) ?? (await this.until(() => this.steady(), settle));
     result.hypothesis.after = steadyAt !== undefined;
