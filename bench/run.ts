@@ -22,6 +22,7 @@ import { InvocationResult } from "../contracts";
 import { RESULTS_CHANNEL } from "../services/common/invocation-store";
 import { Environment } from "../emulator/environment";
 import { freePort } from "../emulator/ports";
+import { waitForWorkers } from "../emulator/readiness";
 import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
 import { ms, summarize } from "./stats";
 
@@ -98,7 +99,9 @@ interface Args {
 async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
   const url = `${env.endpoint}/api/functions/bench`;
   const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
-  await waitForWorkers(env.endpoint, headers, args.workers);
+  if (!(await waitForWorkers(env.endpoint, apiKey, args.workers, 30_000)).ready) {
+    throw new Error("workers did not register");
+  }
   const deployed = await fetch(url, { method: "PUT", headers, body: JSON.stringify({ source: SOURCE }) });
   if (!deployed.ok) throw new Error(`deploy failed: ${deployed.status} ${await deployed.text()}`);
 
@@ -180,16 +183,6 @@ async function invoke(
   });
   await res.arrayBuffer();
   return async ? res.status === 202 : res.status === 200;
-}
-
-async function waitForWorkers(endpoint: string, headers: Record<string, string>, n: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${endpoint}/api/workers`, { headers }).catch(() => undefined);
-    if (res?.ok && ((await res.json()) as { workers: unknown[] }).workers.length >= n) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("workers did not register");
 }
 
 async function queueFloor(env: Environment, rounds: number): Promise<number[]> {

@@ -5,15 +5,14 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { WorkerList } from "../contracts";
 import { environmentStatus, startAdminServer } from "../emulator/admin-server";
 import { Environment } from "../emulator/environment";
 import { formatLine } from "../emulator/log-format";
 import { PrerequisiteError } from "../emulator/ports";
+import { waitForWorkers } from "../emulator/readiness";
 import { AWS_TIMING, FAST_TIMING } from "../emulator/reconciler";
 import { chooseRuntime, RuntimeRequest } from "../emulator/runtime-choice";
 import { renderStatus } from "../emulator/status-table";
-import { ApiClient } from "./client";
 import { CliConfig, DevState } from "./config";
 import { loadOrCreateCredentials } from "./credentials";
 import { UserError } from "./errors";
@@ -88,9 +87,8 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGHUP", () => onSignal("SIGHUP"));
 
-  const client = new ApiClient(env.endpoint, credentials.apiKey);
   const readyWithin = (options.awsTiming ? 90_000 : 30_000) + bootBudget;
-  const workers = await waitUntilReady(client, options.workers, readyWithin);
+  const workers = (await waitForWorkers(env.endpoint, credentials.apiKey, options.workers, readyWithin)).last;
   if (workers === undefined || workers.workers.length < options.workers) {
     print(renderStatus(environmentStatus(env), workers));
     await stop(`not ready within ${readyWithin / 1000} s`);
@@ -115,23 +113,4 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
     `\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`,
   );
   print("Ctrl-C stops everything. Logs follow.\n");
-}
-
-async function waitUntilReady(
-  client: ApiClient,
-  workers: number,
-  timeoutMs: number,
-): Promise<WorkerList | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: WorkerList | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await client.workers();
-      if (last.workers.length >= workers) return last;
-    } catch {
-      // The controller is still booting or claiming the Elastic IP.
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return last;
 }

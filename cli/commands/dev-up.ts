@@ -1,5 +1,4 @@
-import { openSync } from "node:fs";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import type { Argv, CommandModule } from "yargs";

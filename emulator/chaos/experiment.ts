@@ -306,10 +306,7 @@ export class ChaosExperiment {
             Date.parse(a.startTime) >= r.faultAt,
         );
       if (launched?.instanceId === undefined) return false;
-      const w = await this.api.get("/api/workers");
-      return (w.body as { workers: { instanceId: string }[] }).workers.some(
-        (x) => x.instanceId === launched.instanceId,
-      );
+      return (await this.registered()).some((x) => x.instanceId === launched.instanceId);
     }, this.settings.patienceMs);
     mark(r, "replaced", replaced);
     r.faultEndAt = replaced ?? Date.now();
@@ -323,8 +320,7 @@ export class ChaosExperiment {
       `status ${done?.status ?? "?"} on ${done?.workerId ?? "?"}, attempts ${done?.attempts ?? "?"}`,
     );
     const left = await this.until(async () => {
-      const w = await this.api.get("/api/workers");
-      return !(w.body as { workers: { workerId: string }[] }).workers.some((x) => x.workerId === workerId);
+      return !(await this.registered()).some((x) => x.workerId === workerId);
     }, this.settings.deadAfterMs + this.settings.patienceMs);
     check(
       "the dead worker leaves the registry after the dead timeout",
@@ -344,8 +340,7 @@ export class ChaosExperiment {
     try {
       r.hypothesis.during = await this.steady();
       const dropped = await this.until(async () => {
-        const w = await this.api.get("/api/workers");
-        return !(w.body as { workers: { workerId: string }[] }).workers.some((x) => x.workerId === workerId);
+        return !(await this.registered()).some((x) => x.workerId === workerId);
       }, this.settings.deadAfterMs + this.settings.patienceMs);
       mark(r, "detected", dropped);
       check(
@@ -365,8 +360,7 @@ export class ChaosExperiment {
       this.log(`    SIGCONT worker ${instanceId}`);
     }
     const back = await this.until(async () => {
-      const w = await this.api.get("/api/workers");
-      return (w.body as { workers: { workerId: string }[] }).workers.some((x) => x.workerId === workerId);
+      return (await this.registered()).some((x) => x.workerId === workerId);
     }, this.settings.patienceMs);
     mark(r, "reRegistered", back);
     check(
@@ -484,6 +478,12 @@ export class ChaosExperiment {
       );
     }
     throw new Error("could not get a slow invocation running on a live worker");
+  }
+
+  /** The workers the controller lists now. */
+  private async registered(): Promise<{ workerId: string; instanceId: string }[]> {
+    const res = await this.api.get("/api/workers");
+    return (res.body as { workers: { workerId: string; instanceId: string }[] }).workers;
   }
 
   private activity(description: string, after: number): boolean {

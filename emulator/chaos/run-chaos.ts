@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { Environment } from "../environment";
 import { RuntimeKind } from "../infrastructure";
 import { freePort } from "../ports";
+import { waitForWorkers } from "../readiness";
 import { FAST_TIMING, ScalingTiming } from "../reconciler";
 import { ChaosExperiment, ChaosSettings, ScenarioName, ScenarioResult } from "./experiment";
 import { CHECKABLE_FUNCTION, LoadGenerator } from "./load";
@@ -70,11 +71,10 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
   });
   const results: ScenarioResult[] = [];
   try {
-    await waitForApi(
-      env.endpoint,
-      apiKey,
-      scaling.bootDelayMs + (env.runtime.kind === "docker" ? 120_000 : 60_000),
-    );
+    const upWithin = scaling.bootDelayMs + (env.runtime.kind === "docker" ? 120_000 : 60_000);
+    if (!(await waitForWorkers(env.endpoint, apiKey, 1, upWithin)).ready) {
+      throw new Error("the platform did not come up");
+    }
     const deploy = await fetch(`${env.endpoint}/api/functions/chaos`, {
       method: "PUT",
       headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
@@ -105,16 +105,4 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     );
   }
   return { results, passed: results.length > 0 && results.every((r) => r.passed), table, files };
-}
-
-async function waitForApi(endpoint: string, apiKey: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${endpoint}/api/workers`, {
-      headers: { authorization: `Bearer ${apiKey}` },
-    }).catch(() => undefined);
-    if (res?.ok && ((await res.json()) as { workers: unknown[] }).workers.length > 0) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the platform did not come up");
 }

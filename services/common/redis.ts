@@ -23,7 +23,6 @@ export function connectRedis(url: string, log: Logger, options: { failFast: bool
   redis.on("error", (err: Error) => {
     log.debug({ connection: options.name, err: err.message }, "redis connection error");
   });
-  redis.on("end", () => undefined);
   return redis;
 }
 

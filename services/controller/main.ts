@@ -91,7 +91,8 @@ async function main(): Promise<void> {
     registry.stop();
     server.close();
     server.closeAllConnections();
-    void Promise.allSettled([queue.close(), results.close()]).then(() => {
+    results.close();
+    void queue.close().finally(() => {
       redis.disconnect();
       process.exit(0);
     });

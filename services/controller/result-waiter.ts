@@ -53,10 +53,9 @@ export class ResultWaiter {
     waiter.resolve(undefined);
   }
 
-  async close(): Promise<void> {
+  close(): void {
     for (const id of [...this.waiters.keys()]) this.cancel(id);
     this.subscriber.disconnect();
-    await Promise.resolve();
   }
 
   private handle(message: string): void {

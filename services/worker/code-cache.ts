@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import AdmZip from "adm-zip";
-import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FunctionRecord } from "../../contracts";
 
@@ -83,7 +83,6 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function chmodTree(dir: string): Promise<void> {
-  const { readdir } = await import("node:fs/promises");
   await chmod(dir, 0o755);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const p = path.join(dir, entry.name);

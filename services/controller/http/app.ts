@@ -9,7 +9,6 @@ import { z } from "zod";
 import {
   DeployFunctionRequest,
   ErrorBody,
-  FunctionRecord,
   FUNCTION_NAME_PATTERN,
   HEADER,
   Heartbeat,
@@ -349,5 +348,3 @@ function toApiError(err: unknown): ApiError {
   }
   return new ApiError("InternalError", "internal error");
 }
-
-export type { FunctionRecord };
