@@ -11,20 +11,62 @@ export const functionName = z
 
 /** Lambda-like limits: a function runs at most 15 minutes and gets 64 MiB to 4 GiB. */
 export const MAX_TIMEOUT_MS = 900_000;
-const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are identifiers");
+/** A function's env vars, names and values together, as Lambda's 4 KB (they travel in every task). */
+export const MAX_ENV_BYTES = 4096;
+/** What one invocation may return: Lambda's 6 MB synchronous response. */
+export const MAX_RESULT_BYTES = 6 * 1024 * 1024;
+
+/**
+ * A handler names an export of a module inside the function's code: `path/to/module.export`. Every
+ * path segment starts with a letter, digit or `_`, so no absolute path, no `.` or `..`, and no hidden
+ * file; the worker still resolves the module and refuses anything outside the code folder.
+ */
+export const HANDLER_PATTERN =
+  /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.[A-Za-z_$][A-Za-z0-9_$]*$/;
+export const handlerSpec = z
+  .string()
+  .max(256)
+  .regex(
+    HANDLER_PATTERN,
+    "handler is '<module path inside the code, without .js>.<export>', e.g. 'index.handler' or 'src/app.main'",
+  );
+
+/** Splits a valid handler into the module path (relative, without `.js`) and the export name. */
+export function parseHandler(handler: string): { module: string; exportName: string } {
+  if (!HANDLER_PATTERN.test(handler)) throw new Error(`invalid handler '${handler}'`);
+  const dot = handler.lastIndexOf(".");
+  return { module: handler.slice(0, dot), exportName: handler.slice(dot + 1) };
+}
+
+/** Names the runtime sets itself; a function may not override them. */
+const RESERVED_ENV = /^(FAAS_|NODE_CHANNEL_|NODE_UNIQUE_ID$)/;
+const envVarName = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are identifiers")
+  .refine((n) => !RESERVED_ENV.test(n), "names starting with FAAS_ or NODE_CHANNEL_ are reserved");
+
+/** Bytes of env vars as counted against MAX_ENV_BYTES: every name and value in UTF-8. */
+export function envBytes(env: Record<string, string>): number {
+  let total = 0;
+  for (const [k, v] of Object.entries(env)) total += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return total;
+}
+const functionEnv = z.record(envVarName, z.string()).refine((env) => envBytes(env) <= MAX_ENV_BYTES, {
+  message: `env vars take at most ${MAX_ENV_BYTES} bytes (names and values, UTF-8)`,
+});
 
 /** Body of `PUT /api/functions/{name}`: exactly one of `source` (one JS file) or `zip` (base64). */
 export const DeployFunctionRequest = z
   .object({
     source: z.string().min(1).optional(),
     zip: z.string().min(1).optional(),
-    handler: z
-      .string()
-      .regex(/^[A-Za-z0-9_./-]+\.[A-Za-z_$][A-Za-z0-9_$]*$/, "handler is '<file without .js>.<export>'")
-      .default("index.handler"),
+    handler: handlerSpec.default("index.handler"),
     timeoutMs: z.number().int().min(100).max(MAX_TIMEOUT_MS).default(3000),
     memoryMb: z.number().int().min(64).max(4096).default(128),
-    env: z.record(envVarName, z.string()).default({}),
+    env: functionEnv.default({}),
+    /** At most this many invocations of the function in flight at once (Lambda's reserved concurrency). */
+    maxConcurrency: z.number().int().min(1).max(10_000).optional(),
   })
   .strict()
   .refine((b) => (b.source === undefined) !== (b.zip === undefined), {
@@ -40,10 +82,11 @@ export const FunctionRecord = z.object({
   codeKey: z.string(),
   codeFormat: z.enum(["source", "zip"]),
   codeSize: z.number().int().nonnegative(),
-  handler: z.string(),
-  timeoutMs: z.number().int(),
-  memoryMb: z.number().int(),
+  handler: handlerSpec,
+  timeoutMs: z.number().int().min(1).max(MAX_TIMEOUT_MS),
+  memoryMb: z.number().int().min(64).max(4096),
   env: z.record(z.string(), z.string()),
+  maxConcurrency: z.number().int().min(1).optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -52,10 +95,19 @@ export type FunctionRecord = z.infer<typeof FunctionRecord>;
 export const FunctionList = z.object({ functions: z.array(FunctionRecord) });
 export type FunctionList = z.infer<typeof FunctionList>;
 
-/** The SQS message body: everything a worker needs, pinned to the version current at enqueue time. */
+/** What a task says of its function: the version's record without its env vars, which travel sealed. */
+export const TaskFunction = FunctionRecord.omit({ env: true });
+export type TaskFunction = z.infer<typeof TaskFunction>;
+
+/**
+ * The SQS message body: everything a worker needs, pinned to the version current at enqueue time.
+ * The function's env vars (its secrets) are sealed with the platform's env key (AES-256-GCM, bound to
+ * this invocation id and version), so whoever reads the queue does not read them.
+ */
 export const InvocationTask = z.object({
   invocationId: z.uuid(),
-  function: FunctionRecord,
+  function: TaskFunction,
+  sealedEnv: z.string(),
   event: z.unknown(),
   mode: z.enum(["sync", "async"]),
   enqueuedAt: z.number(),
@@ -103,6 +155,21 @@ export type InvocationView = z.infer<typeof InvocationView>;
 export const AsyncAccepted = z.object({ invocationId: z.uuid() });
 export type AsyncAccepted = z.infer<typeof AsyncAccepted>;
 
+/** What a worker's function sandbox guarantees on its machine, as it found at boot (docs/isolation.md). */
+export const SandboxGuarantees = z.object({
+  /** `bwrap`: namespaces and the rest below; `insecure-process`: a plain child process (opt-in only). */
+  mechanism: z.enum(["bwrap", "insecure-process"]),
+  /** Each function process runs as a host uid of its own (the worker runs as root). */
+  uidPerSandbox: z.boolean(),
+  namespaces: z.array(z.string().max(16)).max(8),
+  /** The cgroup controllers capping each sandbox and all its processes (empty: RSS watchdog only). */
+  cgroups: z.array(z.string().max(16)).max(8),
+  network: z.enum(["none", "host"]),
+  tmpMb: z.number().int().nonnegative(),
+  notes: z.array(z.string().max(300)).max(8),
+});
+export type SandboxGuarantees = z.infer<typeof SandboxGuarantees>;
+
 /** `POST /api/worker/heartbeat`, every heartbeat interval. */
 export const Heartbeat = z.object({
   workerId: z.string().min(1).max(128),
@@ -112,6 +179,7 @@ export const Heartbeat = z.object({
   coldStarts: z.number().int().nonnegative(),
   warmStarts: z.number().int().nonnegative(),
   startedAt: z.number(),
+  sandbox: SandboxGuarantees.optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
@@ -132,6 +200,7 @@ export const WorkerView = z.object({
   coldStarts: z.number(),
   warmStarts: z.number(),
   registeredAt: z.number(),
+  sandbox: SandboxGuarantees.optional(),
 });
 export type WorkerView = z.infer<typeof WorkerView>;
 

@@ -54,6 +54,8 @@ export interface ComposeInfrastructureOptions {
   maxReceiveCount: number;
   runtime: DockerRuntime;
   imageTag?: string;
+  /** Redis's password: the redis service requires it, the instances get it in FAAS_REDIS_URL. */
+  redisPassword: string;
   onLog: OnLog;
   /** Everything docker-compose needs from this process's environment (PATH, DOCKER_HOST). */
   processEnv?: Record<string, string | undefined>;

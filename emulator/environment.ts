@@ -61,6 +61,10 @@ export interface EnvironmentOptions {
   maxWorkers?: number;
   apiKey: string;
   workerSecret: string;
+  /** Redis's password (generated when not given): only the controller and the workers hold it. */
+  redisPassword?: string;
+  /** The key that seals functions' env vars inside queued tasks (generated when not given). */
+  envKey?: string;
   heartbeatIntervalMs?: number;
   workerDeadAfterMs?: number;
   visibilityTimeoutS?: number;
@@ -213,6 +217,8 @@ export class Environment {
     const prefix = options.prefix ?? "faas";
     const visibilityTimeoutS = options.visibilityTimeoutS ?? 30;
     const maxReceiveCount = options.maxReceiveCount ?? 5;
+    const redisPassword = options.redisPassword ?? randomBytes(24).toString("base64url");
+    options = { ...options, redisPassword, envKey: options.envKey ?? randomBytes(32).toString("base64url") };
     const runtime =
       typeof options.runtime === "object"
         ? options.runtime
@@ -237,6 +243,7 @@ export class Environment {
           maxReceiveCount,
           runtime,
           imageTag: options.imageTag,
+          redisPassword,
           onLog: log,
           processEnv: process.env,
         });
@@ -247,6 +254,7 @@ export class Environment {
           awsEndpoint: options.awsEndpoint,
           redisPort: options.redisPort,
           redisUrl: options.redisUrl,
+          redisPassword,
           labels,
           onLog: log,
         });
@@ -373,6 +381,7 @@ export class Environment {
       FAAS_QUEUE_URL: this.queueUrlViaEndpoint,
       FAAS_BUCKET: this.resources.bucket,
       FAAS_WORKER_SECRET: o.workerSecret,
+      FAAS_ENV_KEY: o.envKey ?? "",
       FAAS_HEARTBEAT_INTERVAL_MS: String(o.heartbeatIntervalMs ?? 10_000),
       FAAS_LOG_LEVEL: o.logLevel ?? "info",
     };
@@ -383,6 +392,7 @@ export class Environment {
             FAAS_API_KEY: o.apiKey,
             FAAS_TABLE: this.resources.table,
             FAAS_EIP_ALLOCATION_ID: this.resources.eipAllocationId,
+            FAAS_DLQ_URL: this.infrastructure.queueUrlForInstances(this.resources.dlqUrl),
             FAAS_WORKER_DEAD_AFTER_MS: String(o.workerDeadAfterMs ?? 30_000),
             ...o.controllerEnv,
           }

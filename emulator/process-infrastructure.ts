@@ -25,6 +25,8 @@ export interface ProcessInfrastructureOptions {
   awsEndpoint?: string;
   redisPort?: number;
   redisUrl?: string;
+  /** The password of the Redis started here (an external `redisUrl` carries its own). */
+  redisPassword: string;
   labels: Record<string, string>;
   onLog: (source: string, line: string, stream: "stdout" | "stderr") => void;
 }
@@ -44,7 +46,9 @@ export class ProcessInfrastructure implements Infrastructure {
   static async start(o: ProcessInfrastructureOptions): Promise<ProcessInfrastructure> {
     const results = await Promise.allSettled([
       o.awsEndpoint === undefined ? startMoto(o.motoPort ?? 4566, o.labels, o.onLog) : undefined,
-      o.redisUrl === undefined ? RedisHandle.start(o.redisPort ?? 6379, o.labels, o.onLog) : undefined,
+      o.redisUrl === undefined
+        ? RedisHandle.start(o.redisPort ?? 6379, o.redisPassword, o.labels, o.onLog)
+        : undefined,
     ]);
     const moto = results[0].status === "fulfilled" ? results[0].value : undefined;
     const redis = results[1].status === "fulfilled" ? results[1].value : undefined;

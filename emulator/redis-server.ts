@@ -1,9 +1,11 @@
 /**
  * Redis as a child process on 127.0.0.1. It keeps an append-only file (fsync on every write) in the
  * environment's data folder, so a restart — a chaos scenario — loses no accepted invocation, as a
- * replicated ElastiCache failover would not.
+ * replicated ElastiCache failover would not. It requires a password, as ElastiCache's auth token does:
+ * the loopback is shared by every process of the machine. The password is written to a config file
+ * in the data folder (mode 600), never on the command line, where `ps` would show it.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { findOnPath } from "./aws-emulator";
@@ -18,20 +20,26 @@ export class RedisHandle {
 
   private constructor(
     readonly port: number,
+    private readonly password: string,
     private readonly command: string,
     private readonly label: Record<string, string>,
     private readonly onLine: OnLine,
   ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
   }
 
   get pid(): number | undefined {
     return this.process?.pid;
   }
 
-  static async start(port: number, label: Record<string, string>, onLine: OnLine): Promise<RedisHandle> {
+  static async start(
+    port: number,
+    password: string,
+    label: Record<string, string>,
+    onLine: OnLine,
+  ): Promise<RedisHandle> {
     const command = findOnPath("redis-server");
     if (command === undefined) {
       throw new PrerequisiteError(
@@ -39,7 +47,11 @@ export class RedisHandle {
       );
     }
     await assertPortFree(port, "Redis", "FAAS_REDIS_PORT");
-    const handle = new RedisHandle(port, command, label, onLine);
+    if (!/^[\w.~-]{16,}$/.test(password))
+      throw new Error("the Redis password must be 16 or more letters, digits or '_.~-'");
+    const handle = new RedisHandle(port, password, command, label, onLine);
+    const config = path.join(handle.dataDir, "redis.conf");
+    writeFileSync(config, `requirepass ${password}\n`, { mode: 0o600 });
     await handle.launch();
     return handle;
   }
@@ -49,6 +61,7 @@ export class RedisHandle {
       name: "redis",
       command: this.command,
       args: [
+        path.join(this.dataDir, "redis.conf"),
         "--port",
         String(this.port),
         "--bind",

@@ -4,6 +4,7 @@
  */
 import { loadConfig } from "./config";
 import { awsClients } from "../common/aws";
+import { EnvSealer } from "../common/env-seal";
 import { readInstanceIdentity } from "../common/instance-identity";
 import { InvocationStore } from "../common/invocation-store";
 import { createLogger } from "../common/logger";
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     instanceId: () => identity.instanceId,
     apiKey: config.apiKey,
     workerSecret: config.workerSecret,
+    envSealer: new EnvSealer(config.envKey),
     functions: new AwsFunctionStore(aws.s3, aws.dynamo, config.bucket, config.table),
     queue,
     invocations,

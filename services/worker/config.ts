@@ -9,6 +9,7 @@ export function loadConfig(env: Env = process.env) {
     {
       FAAS_CONTROLLER_URL: z.url(),
       FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
+      FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
       FAAS_REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
       FAAS_QUEUE_URL: z.url(),
       FAAS_BUCKET: z.string().min(3),
@@ -31,6 +32,7 @@ export function loadConfig(env: Env = process.env) {
   return {
     controllerUrl: raw.FAAS_CONTROLLER_URL.replace(/\/$/, ""),
     workerSecret: raw.FAAS_WORKER_SECRET,
+    envKey: raw.FAAS_ENV_KEY,
     redisUrl: raw.FAAS_REDIS_URL,
     queueUrl: raw.FAAS_QUEUE_URL,
     bucket: raw.FAAS_BUCKET,

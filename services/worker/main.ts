@@ -10,6 +10,7 @@ import path from "node:path";
 import { awsClients } from "../common/aws";
 import { Backoff, isAborted, sleep } from "../common/backoff";
 import { Batcher } from "../common/batcher";
+import { EnvSealer } from "../common/env-seal";
 import { readInstanceIdentity } from "../common/instance-identity";
 import { InvocationStore } from "../common/invocation-store";
 import { exitWithParent } from "../common/lifecycle";
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
 
   const deps = {
     workerId,
+    envSealer: new EnvSealer(config.envKey),
     sqs: aws.sqs,
     queueUrl: config.queueUrl,
     visibilityTimeoutS: config.visibilityTimeoutS,

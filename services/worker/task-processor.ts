@@ -6,8 +6,9 @@
  * expires with it, so another worker runs the task again and the attempt counter shows it.
  */
 import { ChangeMessageVisibilityCommand, Message, SQSClient } from "@aws-sdk/client-sqs";
-import { InvocationResult, InvocationTask } from "../../contracts";
+import { FunctionRecord, InvocationResult, InvocationTask } from "../../contracts";
 import { Backoff, sleep } from "../common/backoff";
+import { EnvSealer } from "../common/env-seal";
 import { InvocationStore } from "../common/invocation-store";
 import { Logger } from "../common/logger";
 import { CodeCache } from "./code-cache";
@@ -16,6 +17,7 @@ import { RunOutcome } from "./sandbox/sandbox-process";
 
 export interface ProcessorDeps {
   workerId: string;
+  envSealer: EnvSealer;
   sqs: SQSClient;
   queueUrl: string;
   visibilityTimeoutS: number;
@@ -76,8 +78,16 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
   let outcome: RunOutcome;
   let cold = false;
   try {
-    const dir = await deps.code.dirFor(task.function);
-    const acquired = deps.pool.acquire(task.function, dir);
+    const fn: FunctionRecord = {
+      ...task.function,
+      env: deps.envSealer.open(task.sealedEnv, {
+        invocationId: task.invocationId,
+        functionName: task.function.name,
+        version: task.function.version,
+      }),
+    };
+    const dir = await deps.code.dirFor(fn);
+    const acquired = deps.pool.acquire(fn, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
     deps.pool.release(acquired.proc, outcome.status === "succeeded" && !lease.lost);

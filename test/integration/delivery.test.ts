@@ -1,3 +1,4 @@
+import { EnvSealer } from "../../services/common/env-seal";
 import { expect } from "chai";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -50,9 +51,12 @@ describe("delivery: at-least-once in, exactly-once out", function () {
     const fn = FunctionRecord.parse((await t.api.call("GET", "/api/functions/counts")).body);
     const invocationId = randomUUID();
     const tag = `dup-${invocationId}`;
+    const { env, ...taskFunction } = fn;
+    const sealer = new EnvSealer(t.env.options.envKey ?? "");
     const task: InvocationTask = {
       invocationId,
-      function: fn,
+      function: taskFunction,
+      sealedEnv: sealer.seal(env, { invocationId, functionName: fn.name, version: fn.version }),
       event: { tag, ms: 800 },
       mode: "async",
       enqueuedAt: Date.now(),

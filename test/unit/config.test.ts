@@ -6,6 +6,7 @@ import { loadConfig as workerConfig } from "../../services/worker/config";
 const base = {
   FAAS_API_KEY: "k".repeat(20),
   FAAS_WORKER_SECRET: "s".repeat(20),
+  FAAS_ENV_KEY: "e".repeat(32),
   FAAS_QUEUE_URL: "http://127.0.0.1:4566/000000000000/faas-tasks",
   FAAS_BUCKET: "faas-code",
   FAAS_TABLE: "faas-functions",

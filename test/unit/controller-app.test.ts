@@ -1,3 +1,4 @@
+import { EnvSealer } from "../../services/common/env-seal";
 import { expect } from "chai";
 import { AddressInfo } from "node:net";
 import { Server } from "node:http";
@@ -70,6 +71,7 @@ describe("controller HTTP layer (fakes at the interfaces)", () => {
       instanceId: () => "i-test",
       apiKey: key,
       workerSecret: "s".repeat(20),
+      envSealer: new EnvSealer("e".repeat(32)),
       functions: new FakeFunctions(),
       queue,
       invocations: {

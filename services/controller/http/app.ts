@@ -15,6 +15,7 @@ import {
   InvocationResult,
   InvocationTask,
 } from "../../../contracts";
+import { EnvSealer } from "../../common/env-seal";
 import { InvocationStore } from "../../common/invocation-store";
 import { Logger } from "../../common/logger";
 import { FunctionStore } from "../function-store";
@@ -29,6 +30,8 @@ export interface AppDeps {
   instanceId: () => string;
   apiKey: string;
   workerSecret: string;
+  /** Seals each task's env vars; only workers (and this controller) hold its key. */
+  envSealer: EnvSealer;
   functions: FunctionStore;
   queue: TaskQueue;
   invocations: Pick<InvocationStore, "recordQueued" | "forget" | "view">;
@@ -110,9 +113,11 @@ export function createApp(deps: AppDeps): express.Express {
     checkCapacity(deps, isAsync);
 
     const invocationId = randomUUID();
+    const { env, ...taskFunction } = fn;
     const task: InvocationTask = {
       invocationId,
-      function: fn,
+      function: taskFunction,
+      sealedEnv: deps.envSealer.seal(env, { invocationId, functionName: fn.name, version: fn.version }),
       event,
       mode: isAsync ? "async" : "sync",
       enqueuedAt: Date.now(),
