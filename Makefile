@@ -38,8 +38,9 @@ format:
 test-unit: build
 	@$(MOCHA) --timeout 20000 'dist/test/unit/**/*.test.js'
 
+## Integration tests, then the security suite (docs/isolation.md): every attack, as root and as nobody.
 test-integration: build
-	@$(MOCHA) --timeout 120000 'dist/test/integration/**/*.test.js'
+	@$(MOCHA) --timeout 120000 'dist/test/integration/**/*.test.js' 'dist/test/security/**/*.test.js'
 
 test-deploy: build
 	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh

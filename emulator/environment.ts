@@ -11,7 +11,7 @@
  * instances are containers (compose-infrastructure.ts, docker-runtime.ts).
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { chownSync, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -75,6 +75,11 @@ export interface EnvironmentOptions {
   controllerEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   /**
+   * Process runtime: run workers as this user (e.g. nobody), as a platform engineer without root
+   * would; needs the emulator to be root. Their sandboxes then get namespaces without a uid each.
+   */
+  workerUser?: { uid: number; gid: number };
+  /**
    * "process" (the default) or "docker", or a runtime object of either kind. Docker instances run on
    * compose-managed infrastructure; motoPort, redisPort, awsEndpoint and redisUrl apply to processes only.
    */
@@ -120,6 +125,7 @@ export class Environment {
   readonly instances = new Map<string, Instance>();
   readonly reconciler: Reconciler;
   private stopped = false;
+  private workerLaunches = 0;
 
   private constructor(
     readonly envId: string,
@@ -400,6 +406,8 @@ export class Environment {
             ...common,
             FAAS_WORKER_SLOTS: String(o.workerSlots ?? 4),
             FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS ?? 30),
+            // Workers sharing this host must not share sandbox uids: a range of 1000 each.
+            FAAS_SANDBOX_UID_BASE: String(100_000 + (this.workerLaunches++ % 100) * 1000),
             // Process instances unpack code under the environment's own folder, removed at stop even
             // when a worker was killed before it could clean up (containers keep theirs inside).
             ...(this.runtime.kind === "process"
@@ -408,8 +416,13 @@ export class Environment {
             ...o.workerEnv,
           };
     const source = `${instance.role} ${instance.instanceId}`;
+    const user = instance.role === "worker" && this.runtime.kind === "process" ? o.workerUser : undefined;
+    if (user !== undefined && env.FAAS_CODE_DIR !== undefined) {
+      mkdirSync(env.FAAS_CODE_DIR, { recursive: true });
+      chownSync(env.FAAS_CODE_DIR, user.uid, user.gid);
+    }
     const handle = await this.runtime.launch(
-      { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels, ...where.spec },
+      { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels, user, ...where.spec },
       (line, stream) => this.options.onLog?.(source, line, stream),
     );
     instance.handle = handle;

@@ -14,6 +14,8 @@ export interface ManagedProcessOptions {
   env: Record<string, string | undefined>;
   onLine: (name: string, line: string, stream: "stdout" | "stderr") => void;
   cwd?: string;
+  /** Run as this user (the emulator must be root to ask). */
+  user?: { uid: number; gid: number };
 }
 
 export class ManagedProcess {
@@ -26,6 +28,8 @@ export class ManagedProcess {
       env: options.env,
       cwd: options.cwd,
       stdio: ["pipe", "pipe", "pipe"],
+      uid: options.user?.uid,
+      gid: options.user?.gid,
     });
     this.child.on("error", (err) =>
       options.onLine(options.name, `failed to start: ${err.message}`, "stderr"),

@@ -18,6 +18,7 @@ export class ProcessRuntime implements Runtime {
       command: process.execPath,
       args: [entry],
       env: { ...spec.env, ...spec.labels, FAAS_EXIT_WITH_PARENT: "1" },
+      user: spec.user,
       onLine: (_name, line, stream) => onLine(line, stream),
     });
     return Promise.resolve(proc);

@@ -14,6 +14,8 @@ export interface InstanceSpec {
    * is always an alias on each, so the edge and other containers can reach it by that name.
    */
   networks?: { name: string; aliases?: string[] }[];
+  /** Process runtime: run the service as this user instead of the emulator's own (a non-root worker). */
+  user?: { uid: number; gid: number };
   /** Docker runtime: the private address the instance's metadata service reports (local-ipv4). */
   privateIp?: string;
 }

@@ -29,6 +29,11 @@ if ! command -v redis-server >/dev/null; then
   if [ -f /var/run/redis/redis-server.pid ]; then as_root kill "$(cat /var/run/redis/redis-server.pid)" 2>/dev/null || true; fi
 fi
 
+# Function sandboxes: bubblewrap (namespaces); setpriv and prlimit come with util-linux.
+if ! command -v bwrap >/dev/null; then
+  apt_install bubblewrap || { say "bubblewrap is missing: apt-get install -y bubblewrap"; exit 1; }
+fi
+
 if ! command -v moto_server >/dev/null; then
   say "moto_server is missing; trying pip"
   python3 -m pip install --quiet 'moto[server]' 2>/dev/null || {

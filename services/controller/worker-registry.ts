@@ -93,6 +93,7 @@ export class WorkerRegistry {
         coldStarts: w.coldStarts,
         warmStarts: w.warmStarts,
         registeredAt: w.registeredAt,
+        sandbox: w.sandbox,
       }));
     return {
       controllerInstanceId,

@@ -6,7 +6,6 @@
 import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import path from "node:path";
 import { awsClients } from "../common/aws";
 import { Backoff, isAborted, sleep } from "../common/backoff";
 import { Batcher } from "../common/batcher";
@@ -19,8 +18,8 @@ import { connectRedis, waitReady } from "../common/redis";
 import { CodeCache } from "./code-cache";
 import { loadConfig } from "./config";
 import { runHeartbeats } from "./heartbeat";
-import { resolveSandboxIdentity } from "./sandbox/identity";
 import { SandboxPool } from "./sandbox/pool";
+import { prepareSandbox } from "./sandbox/settings";
 import { Slots } from "./slots";
 import { processMessage } from "./task-processor";
 
@@ -29,20 +28,19 @@ async function main(): Promise<void> {
   const identity = await readInstanceIdentity({ endpoint: config.metadataEndpoint });
   const workerId = config.workerId ?? `${identity.instanceId}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("worker", config.logLevel, { instanceId: identity.instanceId, workerId });
-  const sandboxIdentity = resolveSandboxIdentity(config.sandboxUser);
-  log.info({ slots: config.slots, sandboxUser: sandboxIdentity.user }, "worker booting");
+  const sandbox = prepareSandbox({ ...config.sandbox, name: `faas-worker-${process.pid}` });
+  log.info({ slots: config.slots, sandbox: sandbox.guarantees }, "worker booting");
 
   const aws = awsClients();
   const redis = connectRedis(config.redisUrl, log, { failFast: false, name: "worker" });
   await waitReady(redis, log, "results");
   const store = new InvocationStore(redis, config.resultTtlSeconds);
-  const code = new CodeCache(aws.s3, config.bucket, config.codeDir);
-  const bootstrapPath = await code.init(path.join(__dirname, "sandbox", "bootstrap.js"));
+  const code = new CodeCache(aws.s3, config.bucket, config.codeDir, config.maxUnpackedCodeBytes);
+  await code.init();
   const pool = new SandboxPool({
     idleMs: config.warmIdleMs,
     maxIdle: config.maxWarmProcesses,
-    identity: sandboxIdentity,
-    bootstrapPath,
+    settings: sandbox,
   });
   const deleter = new Batcher<string>({
     maxEntries: 10,
@@ -76,6 +74,7 @@ async function main(): Promise<void> {
         coldStarts: pool.coldStarts,
         warmStarts: pool.warmStarts,
         startedAt: Date.now() - Math.round(process.uptime() * 1000),
+        sandbox: sandbox.guarantees,
       }),
     },
     log,
@@ -90,6 +89,7 @@ async function main(): Promise<void> {
       .then(() => deleter.drain())
       .finally(() => {
         pool.closeAll();
+        sandbox.cgroups?.close();
         rmSync(config.codeDir, { recursive: true, force: true });
         redis.disconnect();
         process.exit(0);

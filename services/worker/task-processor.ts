@@ -8,10 +8,10 @@
 import { ChangeMessageVisibilityCommand, Message, SQSClient } from "@aws-sdk/client-sqs";
 import { FunctionRecord, InvocationResult, InvocationTask } from "../../contracts";
 import { Backoff, sleep } from "../common/backoff";
-import { EnvSealer } from "../common/env-seal";
+import { EnvSealError, EnvSealer } from "../common/env-seal";
 import { InvocationStore } from "../common/invocation-store";
 import { Logger } from "../common/logger";
-import { CodeCache } from "./code-cache";
+import { CodeCache, CodeError } from "./code-cache";
 import { SandboxPool } from "./sandbox/pool";
 import { RunOutcome } from "./sandbox/sandbox-process";
 
@@ -59,6 +59,7 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     return;
   }
 
+  log.info({ attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1) }, "invocation started");
   const lease = { lost: false };
   const keepAlive = setInterval(
     () => {
@@ -90,11 +91,14 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     const acquired = deps.pool.acquire(fn, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
-    deps.pool.release(acquired.proc, outcome.status === "succeeded" && !lease.lost);
+    await deps.pool.release(acquired.proc, dir, outcome.status === "succeeded" && !lease.lost);
   } catch (err) {
+    const known = err instanceof CodeError || err instanceof EnvSealError;
     outcome = {
       status: "failed",
-      error: { type: "WorkerError", message: `could not run the function: ${String(err)}` },
+      error: known
+        ? { type: (err as Error).name, message: (err as Error).message }
+        : { type: "WorkerError", message: `could not run the function: ${String(err)}` },
       logs: "",
       durationMs: 0,
     };

@@ -1,17 +1,17 @@
 /**
- * Warm function processes kept for reuse, per function version. A process that finished cleanly goes
- * back to the pool and serves the next invocation of the same version without a cold start; one that
- * failed, timed out or exited is never reused. Idle processes are ended after `idleMs`, and at most
- * `maxIdle` are kept in all.
+ * Warm function runtimes kept for reuse, per function version. A runtime that finished cleanly is
+ * parked — every process it started ended, the rest frozen — and serves the next invocation of the
+ * same version without a cold start; one that failed, timed out, exited or left processes behind is
+ * ended. Idle runtimes are ended after `idleMs`, and at most `maxIdle` are kept in all.
  */
 import { FunctionRecord } from "../../../contracts";
-import { SandboxIdentity, SandboxProcess } from "./sandbox-process";
+import { SandboxProcess } from "./sandbox-process";
+import { SandboxSettings } from "./settings";
 
 export interface PoolOptions {
   idleMs: number;
   maxIdle: number;
-  identity: SandboxIdentity;
-  bootstrapPath: string;
+  settings: SandboxSettings;
 }
 
 interface Idle {
@@ -28,7 +28,7 @@ export class SandboxPool {
   constructor(private readonly options: PoolOptions) {}
 
   acquire(fn: FunctionRecord, codeDir: string): { proc: SandboxProcess; cold: boolean } {
-    const list = this.idle.get(key(fn));
+    const list = this.idle.get(key(fn, codeDir));
     while (list && list.length > 0) {
       const entry = list.pop();
       if (entry === undefined) break;
@@ -40,19 +40,17 @@ export class SandboxPool {
       }
     }
     this.coldStarts += 1;
-    return {
-      proc: new SandboxProcess(fn, codeDir, this.options.bootstrapPath, this.options.identity),
-      cold: true,
-    };
+    return { proc: new SandboxProcess(fn, codeDir, this.options.settings), cold: true };
   }
 
-  release(proc: SandboxProcess, reusable: boolean): void {
-    if (!reusable || !proc.alive) {
+  async release(proc: SandboxProcess, codeDir: string, reusable: boolean): Promise<void> {
+    if (!reusable || !proc.alive || this.options.maxIdle === 0) {
       proc.kill();
       return;
     }
+    if (!(await proc.park())) return;
     if (this.idleCount >= this.options.maxIdle) this.evictOldest();
-    const k = key(proc.fn);
+    const k = key(proc.fn, codeDir);
     const list = this.idle.get(k) ?? [];
     const timer = setTimeout(() => {
       const idx = list.findIndex((e) => e.proc === proc);
@@ -96,4 +94,4 @@ export class SandboxPool {
   }
 }
 
-const key = (fn: FunctionRecord) => `${fn.name}@${fn.version}`;
+const key = (fn: FunctionRecord, codeDir: string) => `${fn.name}@${fn.version}:${codeDir}`;

@@ -1,19 +1,29 @@
 /**
- * One function process: a Node.js child with an empty environment (only the function's own variables),
- * started as an unprivileged user when the worker may switch users, in its own process group, with a
- * V8 heap limit and a resident-memory watchdog, killed with its whole group at its timeout. A crash,
- * hang, `process.exit` or unhandled rejection ends that process only, never the worker.
+ * One function runtime: a Node.js process in a sandbox of its own (settings.ts says which guarantees
+ * this machine gives), serving invocations of one function version over the frame channel. Whatever
+ * it does — crash, hang, exit, fork, flood its output, send garbage, return what JSON cannot hold —
+ * ends at most this sandbox and fails at most the invocation it was running, never the worker.
+ *
+ * With bubblewrap the process tree is
+ *   sh (joins the sandbox's cgroups) → prlimit → setpriv (sandbox uid) → bwrap (outside) → bwrap (pid 1
+ *   inside) → node (pid 2 inside) → whatever the function starts.
+ * Killing the outer bwrap ends them all: the inner one dies with its parent, and the kernel kills
+ * every process of a pid namespace whose pid 1 is gone. The cgroup, when there is one, is killed too.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { FunctionRecord } from "../../../contracts";
-import type { InvokeMessage, SandboxMessage } from "./protocol";
-
-export interface SandboxIdentity {
-  uid?: number;
-  gid?: number;
-}
+import { readdir, readFile } from "node:fs/promises";
+import { Socket } from "node:net";
+import path from "node:path";
+import { FunctionRecord, MAX_RESULT_BYTES, parseHandler } from "../../../contracts";
+import { SandboxCgroup } from "./cgroups";
+import {
+  encodeFrame,
+  FrameReader,
+  InvokeMessage,
+  parseSandboxMessage,
+  SandboxMessage,
+} from "./runtime/protocol";
+import { RUNTIME_OVERHEAD_MB, SandboxSettings } from "./settings";
 
 export interface RunOutcome {
   status: "succeeded" | "failed" | "timed_out";
@@ -24,91 +34,176 @@ export interface RunOutcome {
 }
 
 const LOG_LIMIT = 16 * 1024;
-const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
-/** What a Node.js process needs besides the heap; the RSS cap is the function's memory plus this. */
-const RUNTIME_OVERHEAD_MB = 48;
+/** Room for the frame around a result of the maximum size. */
+const MAX_FRAME_BYTES = MAX_RESULT_BYTES + 64 * 1024;
+const IN_SANDBOX = { node: "/opt/faas/node", runtime: "/opt/faas/runtime", code: "/var/task" } as const;
+let sequence = 0;
 
 export class SandboxProcess {
   private readonly child: ChildProcess;
+  private readonly channel: Socket;
+  private readonly frames = new FrameReader(MAX_FRAME_BYTES);
+  private readonly messageListeners = new Set<(m: SandboxMessage) => void>();
+  private protocolError: string | undefined;
   private logs = "";
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exitListeners: (() => void)[] = [];
-  private oomKilled = false;
+  private watchdogKilled = false;
   private readonly ready: Promise<void>;
   private watchdog: NodeJS.Timeout | undefined;
+  private readonly cgroup: SandboxCgroup | undefined;
+  private readonly uid: number | undefined;
+  /** The runtime's pid on the host, once known (bwrap: node inside the namespaces). */
+  private runtimePid: number | undefined;
+  private frozen = false;
+  readonly id = `sb-${process.pid}-${++sequence}`;
   readonly createdAt = Date.now();
 
   constructor(
     readonly fn: FunctionRecord,
     codeDir: string,
-    bootstrapPath: string,
-    identity: SandboxIdentity,
+    private readonly settings: SandboxSettings,
   ) {
+    const { module, exportName } = parseHandler(fn.handler);
     const heapMb = Math.max(16, fn.memoryMb - 16);
-    const nodeArgs = [
-      `--max-old-space-size=${heapMb}`,
-      "--max-semi-space-size=2",
-      bootstrapPath,
-      fn.handler,
-      codeDir,
-    ];
-    // setpriv's parent-death signal kills the function if the worker dies, even by SIGKILL: a function
-    // in its own process group would otherwise outlive it.
-    const [command, args] = SETPRIV
-      ? [SETPRIV, ["--pdeathsig", "KILL", "--", process.execPath, ...nodeArgs]]
-      : [process.execPath, nodeArgs];
-    this.child = spawn(command, args, {
-      cwd: codeDir,
-      env: {
-        ...fn.env,
-        PATH: "/usr/local/bin:/usr/bin:/bin",
-        TZ: "UTC",
-        HOME: "/tmp",
-        FAAS_FUNCTION_NAME: fn.name,
-        FAAS_FUNCTION_VERSION: String(fn.version),
-        FAAS_FUNCTION_MEMORY_MB: String(fn.memoryMb),
-      },
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: "json",
-      detached: true,
-      uid: identity.uid,
-      gid: identity.gid,
-    });
+    const nodeArgs = [`--max-old-space-size=${heapMb}`, "--max-semi-space-size=2"];
+    const fnEnv: Record<string, string> = {
+      ...fn.env,
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      TZ: "UTC",
+      HOME: "/tmp",
+      FAAS_FUNCTION_NAME: fn.name,
+      FAAS_FUNCTION_VERSION: String(fn.version),
+      FAAS_FUNCTION_MEMORY_MB: String(fn.memoryMb),
+    };
+
+    if (settings.mechanism === "bwrap") {
+      const s = settings;
+      this.cgroup = s.cgroups?.create(this.id, {
+        memoryBytes: (fn.memoryMb + RUNTIME_OVERHEAD_MB) * 1024 * 1024,
+        cpus: s.cpus,
+        cpuShares: 1024,
+        maxPids: s.maxPids,
+      });
+      this.uid = s.uids?.take();
+      const bootstrap = [
+        path.posix.join(IN_SANDBOX.runtime, "bootstrap.js"),
+        module,
+        exportName,
+        IN_SANDBOX.code,
+        String(MAX_RESULT_BYTES),
+      ];
+      const command = [
+        "/bin/sh",
+        "-c",
+        // Join the cgroups before anything of the function exists, so all it starts is inside too.
+        'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"',
+        "faas-sandbox",
+        ...(this.cgroup?.procsFiles ?? []),
+        "--",
+        s.tools.prlimit,
+        "--core=0",
+        "--nofile=1024",
+        // Each sandbox has its own uid, so this counts its processes only (threads included).
+        ...(this.uid !== undefined ? [`--nproc=${s.maxPids}`] : []),
+        "--",
+        ...(this.uid !== undefined
+          ? [s.tools.setpriv, `--reuid=${this.uid}`, `--regid=${this.uid}`, "--clear-groups", "--"]
+          : []),
+        s.tools.bwrap,
+        // Secrets (the function's env) go through a pipe, never on a command line `ps` shows.
+        "--args",
+        "4",
+        IN_SANDBOX.node,
+        ...nodeArgs,
+        ...bootstrap,
+      ];
+      const bwrapArgs = [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "sandbox",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        ...s.systemBinds,
+        "--ro-bind",
+        s.nodePath,
+        IN_SANDBOX.node,
+        "--ro-bind",
+        s.runtimeDir,
+        IN_SANDBOX.runtime,
+        "--ro-bind",
+        codeDir,
+        IN_SANDBOX.code,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        String(s.tmpMb * 1024 * 1024),
+        "--tmpfs",
+        "/tmp",
+        "--chdir",
+        IN_SANDBOX.code,
+        "--clearenv",
+        ...Object.entries(fnEnv).flatMap(([k, v]) => ["--setenv", k, v]),
+      ];
+      const [cmd = "/bin/sh", ...args] = command;
+      this.child = spawn(cmd, args, {
+        env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" },
+        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      });
+      const argsPipe = this.child.stdio[4] as Socket | null;
+      argsPipe?.on("error", () => undefined);
+      argsPipe?.end(Buffer.from(bwrapArgs.map((a) => `${a}\0`).join(""), "utf8"));
+    } else {
+      // The opt-in weak mode: a plain child process, as before the sandbox existed.
+      this.child = spawn(
+        settings.tools.setpriv,
+        [
+          "--pdeathsig",
+          "KILL",
+          "--",
+          settings.nodePath,
+          ...nodeArgs,
+          path.join(settings.runtimeDir, "bootstrap.js"),
+          module,
+          exportName,
+          codeDir,
+          String(MAX_RESULT_BYTES),
+        ],
+        {
+          cwd: codeDir,
+          env: fnEnv,
+          stdio: ["ignore", "pipe", "pipe", "pipe"],
+          detached: true,
+          uid: settings.insecureIdentity?.uid,
+          gid: settings.insecureIdentity?.gid,
+        },
+      );
+      this.runtimePid = this.child.pid;
+    }
+
+    this.channel = this.child.stdio[3] as Socket;
+    this.channel.on("error", () => undefined);
+    this.channel.on("data", (chunk: Buffer) => this.onData(chunk));
     this.child.stdout?.on("data", (chunk: Buffer) => this.appendLog(chunk));
     this.child.stderr?.on("data", (chunk: Buffer) => this.appendLog(chunk));
+    this.child.on("error", (err) => this.appendLog(Buffer.from(`sandbox failed to start: ${err.message}\n`)));
     this.child.on("exit", (code, signal) => {
       this.exited = { code, signal };
       if (this.watchdog) clearInterval(this.watchdog);
+      void this.cleanup();
       for (const l of this.exitListeners.splice(0)) l();
     });
-    this.child.on("error", () => undefined);
-    this.startWatchdog(fn.memoryMb + RUNTIME_OVERHEAD_MB);
-
-    this.ready = new Promise((resolve, reject) => {
-      const onMessage = (m: SandboxMessage) => {
-        if (m.type === "ready") {
-          cleanup();
-          resolve();
-        } else if (m.type === "init-error") {
-          cleanup();
-          reject(Object.assign(new Error(m.error.message), { type: `Init${m.error.type}` }));
-        }
-      };
-      const onExit = () => {
-        cleanup();
-        reject(
-          Object.assign(new Error(`the function process exited during init (${this.describeExit()})`), {
-            type: "InitError",
-          }),
-        );
-      };
-      const cleanup = () => {
-        this.child.off("message", onMessage);
-        this.exitListeners.splice(this.exitListeners.indexOf(onExit), 1);
-      };
-      this.child.on("message", onMessage);
-      this.exitListeners.push(onExit);
-    });
+    this.ready = this.waitReady();
     this.ready.catch(() => undefined);
   }
 
@@ -124,17 +219,74 @@ export class SandboxProcess {
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
     this.logs = "";
-    const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
-    return new Promise<RunOutcome>((resolve) => {
+    const oomBefore = (await this.cgroup?.oomKills()) ?? 0;
+    await this.unfreeze();
+    const outcome = await this.exchange(invocationId, event, timeoutMs, deadline);
+    const oomAfter = (await this.cgroup?.oomKills()) ?? 0;
+    if (oomAfter > oomBefore && outcome.status !== "timed_out") {
+      // The kernel killed a process of this sandbox for memory: the invocation did not fit.
+      this.kill();
+      return { ...this.outOfMemory(), logs: this.logs, durationMs: elapsed(started) };
+    }
+    if (outcome.status === "failed" && !this.alive && outcome.error?.type === "ProcessExited") {
+      return { ...outcome, error: this.exitError(oomAfter > oomBefore), logs: this.logs };
+    }
+    return { ...outcome, logs: this.logs, durationMs: elapsed(started) };
+  }
+
+  /**
+   * Makes the sandbox ready to wait for its next invocation: every process the function started is
+   * gone (if any is left, the whole sandbox is ended and false returned), and the runtime is frozen so
+   * no timer or loop it left behind uses the CPU while it waits.
+   */
+  async park(): Promise<boolean> {
+    if (!this.alive) return false;
+    const extra = await this.strayProcesses();
+    if (extra > 0 || this.exited !== undefined) {
+      this.kill();
+      return false;
+    }
+    await this.freeze();
+    return this.alive;
+  }
+
+  kill(): void {
+    if (this.child.pid === undefined || this.exited !== undefined) {
+      void this.cgroup?.killAll();
+      return;
+    }
+    if (this.settings.mechanism === "insecure-process") {
+      try {
+        process.kill(-this.child.pid, "SIGKILL");
+      } catch {
+        this.child.kill("SIGKILL");
+      }
+    } else {
+      // Frozen processes take a SIGKILL only once thawed: the cgroup kill thaws them.
+      void this.cgroup?.killAll();
+      if (this.frozen && this.cgroup === undefined && this.runtimePid !== undefined)
+        signal(this.runtimePid, "SIGCONT");
+      this.child.kill("SIGKILL");
+    }
+  }
+
+  private exchange(
+    invocationId: string,
+    event: unknown,
+    timeoutMs: number,
+    deadline: number,
+  ): Promise<Omit<RunOutcome, "logs">> {
+    const started = performance.now();
+    return new Promise((resolve) => {
       let settled = false;
       const finish = (outcome: Omit<RunOutcome, "logs" | "durationMs">) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        this.child.off("message", onMessage);
+        this.messageListeners.delete(onMessage);
         const idx = this.exitListeners.indexOf(onExit);
         if (idx >= 0) this.exitListeners.splice(idx, 1);
-        resolve({ ...outcome, logs: this.logs, durationMs: elapsed() });
+        resolve({ ...outcome, durationMs: elapsed(started) });
       };
       const timer = setTimeout(
         () => {
@@ -151,14 +303,35 @@ export class SandboxProcess {
       );
       const onMessage = (m: SandboxMessage) => {
         if (m.type !== "result" || m.invocationId !== invocationId) return;
-        if (m.ok) finish({ status: "succeeded", value: JSON.parse(m.value) as unknown });
-        else finish({ status: "failed", error: m.error });
+        if (!m.ok) {
+          finish({ status: "failed", error: m.error });
+          return;
+        }
+        try {
+          finish({ status: "succeeded", value: JSON.parse(m.value) as unknown });
+        } catch {
+          this.kill();
+          finish({
+            status: "failed",
+            error: { type: "InvalidResult", message: "the function's result is not valid JSON" },
+          });
+        }
       };
       const onExit = () => {
-        finish({ status: "failed", error: this.exitError() });
+        finish({
+          status: "failed",
+          error:
+            this.protocolError !== undefined
+              ? { type: "ProtocolError", message: this.protocolError }
+              : { type: "ProcessExited", message: "" },
+        });
       };
-      this.child.on("message", onMessage);
+      this.messageListeners.add(onMessage);
       this.exitListeners.push(onExit);
+      if (!this.alive) {
+        onExit();
+        return;
+      }
       this.ready.then(
         () => {
           if (settled) return;
@@ -173,7 +346,7 @@ export class SandboxProcess {
               deadlineMs: deadline,
             },
           };
-          this.child.send(message, (err) => {
+          this.channel.write(encodeFrame(message), (err) => {
             if (err)
               finish({
                 status: "failed",
@@ -189,21 +362,110 @@ export class SandboxProcess {
     });
   }
 
-  kill(): void {
-    if (this.child.pid === undefined || this.exited !== undefined) return;
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: SandboxMessage) => {
+        if (m.type === "ready") {
+          done();
+          void this.findRuntime().then(() => {
+            this.startWatchdog();
+            resolve();
+          });
+        } else if (m.type === "init-error") {
+          done();
+          reject(Object.assign(new Error(m.error.message), { type: `Init${m.error.type}` }));
+        }
+      };
+      const onExit = () => {
+        done();
+        const why = this.protocolError ?? `the function process exited during init (${this.describeExit()})`;
+        const tail = this.logs.trim().split("\n").slice(-3).join(" | ");
+        reject(Object.assign(new Error(tail ? `${why}: ${tail}` : why), { type: "InitError" }));
+      };
+      const done = () => {
+        this.messageListeners.delete(onMessage);
+        const idx = this.exitListeners.indexOf(onExit);
+        if (idx >= 0) this.exitListeners.splice(idx, 1);
+      };
+      this.messageListeners.add(onMessage);
+      this.exitListeners.push(onExit);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let raw: unknown[];
     try {
-      process.kill(-this.child.pid, "SIGKILL");
-    } catch {
-      this.child.kill("SIGKILL");
+      raw = this.frames.push(chunk);
+    } catch (err) {
+      this.protocolError = `the function's runtime broke the protocol: ${(err as Error).message}`;
+      this.kill();
+      return;
+    }
+    for (const r of raw) {
+      const message = parseSandboxMessage(r);
+      if (message === undefined) {
+        this.protocolError = "the function's runtime sent a message that is not part of the protocol";
+        this.kill();
+        return;
+      }
+      for (const listener of [...this.messageListeners]) listener(message);
     }
   }
 
-  private exitError(): { type: string; message: string } {
-    if (this.oomKilled || /heap out of memory|Reached heap limit/i.test(this.logs)) {
-      return {
+  /** bwrap: the host pid of node (pid 2 inside), the child of bwrap's pid 1. */
+  private async findRuntime(): Promise<void> {
+    if (this.runtimePid !== undefined || this.child.pid === undefined) return;
+    const [init] = await children(this.child.pid);
+    if (init === undefined) return;
+    const [runtime] = await children(init);
+    this.runtimePid = runtime;
+  }
+
+  /** Processes in the sandbox besides the runtime and bwrap's own. */
+  private async strayProcesses(): Promise<number> {
+    if (this.cgroup !== undefined) {
+      // The outer bwrap, its pid 1 and node.
+      return Math.max(0, (await this.cgroup.pids()).length - 3);
+    }
+    const root = this.child.pid;
+    if (root === undefined) return 0;
+    const expected = this.settings.mechanism === "bwrap" ? 2 : 0;
+    return Math.max(0, (await descendants(root)).length - expected);
+  }
+
+  private async freeze(): Promise<void> {
+    if (this.cgroup !== undefined) await this.cgroup.freeze().catch(() => undefined);
+    else if (this.runtimePid !== undefined) signal(this.runtimePid, "SIGSTOP");
+    this.frozen = true;
+  }
+
+  private async unfreeze(): Promise<void> {
+    if (!this.frozen) return;
+    this.frozen = false;
+    if (this.cgroup !== undefined) await this.cgroup.thaw().catch(() => undefined);
+    else if (this.runtimePid !== undefined) signal(this.runtimePid, "SIGCONT");
+  }
+
+  private async cleanup(): Promise<void> {
+    await this.cgroup?.killAll().catch(() => undefined);
+    await this.cgroup?.remove().catch(() => undefined);
+    // The uid is free only once nothing runs as it any more.
+    if (this.uid !== undefined) this.settings.uids?.give(this.uid);
+  }
+
+  private outOfMemory(): Pick<RunOutcome, "status" | "error"> {
+    return {
+      status: "failed",
+      error: {
         type: "OutOfMemory",
         message: `the function used more than its ${this.fn.memoryMb} MB of memory and was killed`,
-      };
+      },
+    };
+  }
+
+  private exitError(oomKilled: boolean): { type: string; message: string } {
+    if (oomKilled || this.watchdogKilled || /heap out of memory|Reached heap limit/i.test(this.logs)) {
+      return this.outOfMemory().error ?? { type: "OutOfMemory", message: "" };
     }
     return {
       type: "ProcessExited",
@@ -224,22 +486,79 @@ export class SandboxProcess {
       this.logs = `${this.logs.slice(0, LOG_LIMIT)}\n[logs truncated at ${LOG_LIMIT} bytes]\n`;
   }
 
-  /** The heap limit does not cover buffers and native memory: watch the resident set as well. */
-  private startWatchdog(limitMb: number): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
+  /**
+   * Without a memory cgroup the kernel does not hold the limit: watch the resident set of every
+   * process of the sandbox instead (the heap limit does not cover buffers, native memory or children).
+   */
+  private startWatchdog(): void {
+    if (this.cgroup !== undefined) return;
+    const root = this.settings.mechanism === "bwrap" ? this.child.pid : this.runtimePid;
+    if (root === undefined) return;
+    const limitKb = (this.fn.memoryMb + RUNTIME_OVERHEAD_MB) * 1024;
+    let busy = false;
     this.watchdog = setInterval(() => {
-      readFile(`/proc/${pid}/status`, "utf8").then(
-        (status) => {
-          const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-          if (kb / 1024 > limitMb) {
-            this.oomKilled = true;
+      if (busy || this.frozen) return;
+      busy = true;
+      void residentKb(root)
+        .then((kb) => {
+          if (kb > limitKb) {
+            this.watchdogKilled = true;
             this.kill();
           }
-        },
-        () => undefined,
-      );
+        })
+        .finally(() => {
+          busy = false;
+        });
     }, 50);
     this.watchdog.unref();
   }
+}
+
+const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Direct children of a process, over all its threads (/proc/<pid>/task/<tid>/children). */
+async function children(pid: number): Promise<number[]> {
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const lists = await Promise.all(
+    tids.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, "utf8").catch(() => "")),
+  );
+  return lists.flatMap((l) =>
+    l
+      .split(" ")
+      .filter((p) => p.trim() !== "")
+      .map(Number),
+  );
+}
+
+async function descendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  let frontier = [pid];
+  while (frontier.length > 0 && out.length < 10_000) {
+    const next = (await Promise.all(frontier.map(children))).flat();
+    out.push(...next);
+    frontier = next;
+  }
+  return out;
+}
+
+/** The resident memory of a process and all its descendants, in KiB. */
+async function residentKb(pid: number): Promise<number> {
+  const pids = [pid, ...(await descendants(pid))];
+  const sizes = await Promise.all(
+    pids.map((p) =>
+      readFile(`/proc/${p}/status`, "utf8").then(
+        (status) => Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((a, b) => a + b, 0);
 }

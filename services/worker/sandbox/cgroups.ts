@@ -1,0 +1,212 @@
+/**
+ * One cgroup per sandbox (cgroup v1: memory, cpu, pids, freezer), a child of the worker's own cgroup
+ * in each controller — or of a subtree delegated to the worker's user by `faas setup` — so the
+ * sandbox's limits hold for the function and every process it starts, and the worker can freeze the
+ * sandbox between invocations and end every process in it at once.
+ *
+ * cgroup v2 (a unified hierarchy with these controllers) is not supported yet: the worker then reports
+ * no cgroup guarantees and falls back to its RSS watchdog (docs/isolation.md).
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { readFile, rmdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+export const CONTROLLERS = ["memory", "cpu", "pids", "freezer"] as const;
+type Controller = (typeof CONTROLLERS)[number];
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  /** CPU time per 100 ms period, in cores (1 = one full core). */
+  cpus: number;
+  /** Relative weight against the other sandboxes when the CPU is contended (cpu.shares). */
+  cpuShares: number;
+  maxPids: number;
+}
+
+export class CgroupTree {
+  private constructor(private readonly parents: Record<Controller, string>) {}
+
+  /**
+   * The tree for this worker, or why there is none. `name` is this worker's folder under each parent
+   * (removed at `close`), so workers sharing a host never touch each other's sandboxes.
+   */
+  static open(name: string, procRoot = "/proc/self"): CgroupTree | { unavailable: string } {
+    const own = ownCgroups(procRoot);
+    const mounts = cgroupMounts(procRoot);
+    if (mounts === undefined)
+      return { unavailable: "no cgroup v1 hierarchy is mounted (cgroup v2 is not supported yet)" };
+    const parents = {} as Record<Controller, string>;
+    const uid = process.getuid?.() ?? 0;
+    for (const c of CONTROLLERS) {
+      const mount = mounts.get(c);
+      if (mount === undefined) return { unavailable: `the cgroup v1 '${c}' controller is not mounted` };
+      const ownPath = own.get(c) ?? "/";
+      // A mount may show a subtree only (a container's own cgroup): its root is cut off our path.
+      const relative = ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
+      const candidates = [path.join(mount.point, relative), path.join(mount.point, `faas-user-${uid}`)];
+      const usable = candidates.find((dir) => tryMkdir(path.join(dir, name)));
+      if (usable === undefined)
+        return {
+          unavailable: `cannot create cgroups under ${candidates.join(" or ")} (as uid ${uid}; \`sudo bin/faas setup\` delegates one)`,
+        };
+      parents[c] = path.join(usable, name);
+    }
+    return new CgroupTree(parents);
+  }
+
+  create(id: string, limits: SandboxLimits): SandboxCgroup {
+    const dirs = {} as Record<Controller, string>;
+    for (const c of CONTROLLERS) {
+      dirs[c] = path.join(this.parents[c], id);
+      mkdirSync(dirs[c], { recursive: true });
+    }
+    const limit = Math.floor(limits.memoryBytes);
+    writeFileSync(path.join(dirs.memory, "memory.limit_in_bytes"), String(limit));
+    const memsw = path.join(dirs.memory, "memory.memsw.limit_in_bytes");
+    if (existsSync(memsw)) writeFileSync(memsw, String(limit));
+    writeFileSync(path.join(dirs.memory, "memory.swappiness"), "0");
+    writeFileSync(path.join(dirs.cpu, "cpu.cfs_period_us"), "100000");
+    writeFileSync(
+      path.join(dirs.cpu, "cpu.cfs_quota_us"),
+      String(Math.max(1000, Math.round(limits.cpus * 100_000))),
+    );
+    writeFileSync(path.join(dirs.cpu, "cpu.shares"), String(limits.cpuShares));
+    writeFileSync(path.join(dirs.pids, "pids.max"), String(limits.maxPids));
+    return new SandboxCgroup(dirs);
+  }
+
+  /** Removes this worker's folders (each sandbox removes its own first). */
+  close(): void {
+    for (const dir of Object.values(this.parents)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // still holds a sandbox that is dying; the next boot's parent is another folder
+      }
+    }
+  }
+}
+
+export class SandboxCgroup {
+  constructor(private readonly dirs: Record<Controller, string>) {}
+
+  /** The files a process writes its pid to, to join this sandbox in every controller. */
+  get procsFiles(): string[] {
+    return CONTROLLERS.map((c) => path.join(this.dirs[c], "cgroup.procs"));
+  }
+
+  async pids(): Promise<number[]> {
+    const text = await readFile(path.join(this.dirs.pids, "cgroup.procs"), "utf8").catch(() => "");
+    return text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number);
+  }
+
+  async memoryBytes(): Promise<number> {
+    return Number(
+      await readFile(path.join(this.dirs.memory, "memory.usage_in_bytes"), "utf8").catch(() => "0"),
+    );
+  }
+
+  /** How many processes the kernel killed for memory in this sandbox so far. */
+  async oomKills(): Promise<number> {
+    const text = await readFile(path.join(this.dirs.memory, "memory.oom_control"), "utf8").catch(() => "");
+    const kills = /oom_kill (\d+)/.exec(text)?.[1];
+    if (kills !== undefined) return Number(kills);
+    // Kernels before 4.13 only say whether the limit was hit.
+    return Number(await readFile(path.join(this.dirs.memory, "memory.failcnt"), "utf8").catch(() => "0")) > 0
+      ? 1
+      : 0;
+  }
+
+  async freeze(): Promise<void> {
+    await this.setFreezer("FROZEN");
+  }
+
+  async thaw(): Promise<void> {
+    await this.setFreezer("THAWED");
+  }
+
+  /** SIGKILLs every process in the sandbox, frozen first so none can fork meanwhile. */
+  async killAll(): Promise<void> {
+    await this.setFreezer("FROZEN").catch(() => undefined);
+    for (let round = 0; round < 5; round++) {
+      const pids = await this.pids();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await this.setFreezer("THAWED").catch(() => undefined);
+  }
+
+  /** Removes the sandbox's cgroups once its processes are gone (waits up to `waitMs` for them). */
+  async remove(waitMs = 2000): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while ((await this.pids()).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(Object.values(this.dirs).map((dir) => rmdir(dir).catch(() => undefined)));
+  }
+
+  private async setFreezer(state: "FROZEN" | "THAWED"): Promise<void> {
+    const file = path.join(this.dirs.freezer, "freezer.state");
+    await writeFile(file, state);
+    for (let i = 0; i < 100; i++) {
+      if ((await readFile(file, "utf8")).trim() === state) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+function tryMkdir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Each v1 controller's path for this process, from /proc/self/cgroup ("4:memory:/a/b"). */
+function ownCgroups(procRoot: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(path.join(procRoot, "cgroup"), "utf8");
+  } catch {
+    return out;
+  }
+  for (const line of text.split("\n")) {
+    const [, controllers = "", p = "/"] = line.split(":");
+    for (const c of controllers.split(",")) if (c !== "") out.set(c, p);
+  }
+  return out;
+}
+
+/** Where each v1 controller is mounted, from /proc/self/mountinfo. */
+function cgroupMounts(procRoot: string): Map<string, { point: string; root: string }> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path.join(procRoot, "mountinfo"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const out = new Map<string, { point: string; root: string }>();
+  for (const line of text.split("\n")) {
+    const [left = "", right = ""] = line.split(" - ");
+    const [fsType, , superOptions = ""] = right.split(" ");
+    if (fsType !== "cgroup") continue;
+    const [, , , root = "/", point] = left.split(" ");
+    if (point === undefined) continue;
+    for (const option of superOptions.split(",")) {
+      if ((CONTROLLERS as readonly string[]).includes(option))
+        out.set(option, { point, root: root === "/" ? "" : root });
+    }
+  }
+  return out.size > 0 ? out : undefined;
+}
