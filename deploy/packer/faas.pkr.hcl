@@ -141,6 +141,7 @@ build {
       "${path.root}/scripts/install-node.sh",
       "${path.root}/scripts/install-app.sh",
       "${path.root}/scripts/install-supervisor.sh",
+      "${path.root}/scripts/install-sandbox.sh",
       "${path.root}/scripts/install-cloudwatch-agent.sh",
     ]
   }

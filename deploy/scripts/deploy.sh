@@ -4,8 +4,10 @@
 #         stays in deploy/terraform (use a remote backend for a team).
 #   local applies the same files to the local cloud (AWS_ENDPOINT_URL, default moto on
 #         http://127.0.0.1:4566) from .faas/terraform-local, through a generated provider override.
-# The API key and worker secret come from TF_VAR_api_key / TF_VAR_worker_secret, or are generated
-# once into .faas/deploy-secrets.env (mode 600); Terraform stores them in SSM Parameter Store.
+# The secrets (API key, worker secret, Redis AUTH token, FAAS_ENV_KEY) come from TF_VAR_api_key,
+# TF_VAR_worker_secret, TF_VAR_redis_auth_token, TF_VAR_env_key, or are generated once into
+# .faas/deploy-secrets.env (mode 600; a file from an older deploy gets the missing ones appended).
+# Terraform stores them in SSM Parameter Store, where the instances read them at boot.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="${TARGET:-aws}"
@@ -18,20 +20,24 @@ case "$target" in
   aws)
     workdir="$FAAS_TF_DIR"
     secrets="$root/.faas/deploy-secrets.env"
-    if [[ -z "${TF_VAR_api_key:-}" || -z "${TF_VAR_worker_secret:-}" ]]; then
-      if [[ ! -f "$secrets" ]]; then
-        mkdir -p "$root/.faas"
+    mkdir -p "$root/.faas"
+    # name and random bytes (hex, so each is letters and digits: safe in the rediss:// URL too).
+    for spec in api_key:24 worker_secret:24 redis_auth_token:24 env_key:32; do
+      var="TF_VAR_${spec%%:*}"
+      if [[ -z "${!var:-}" ]] && ! grep -q "^$var=" "$secrets" 2>/dev/null; then
         (
           umask 077
-          echo "TF_VAR_api_key=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-          echo "TF_VAR_worker_secret=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
-        ) >"$secrets"
-        echo "deploy: generated the API key and worker secret into $secrets"
+          echo "$var=$(od -An -N"${spec##*:}" -tx1 /dev/urandom | tr -d ' \n')" >>"$secrets"
+        )
+        echo "deploy: generated ${spec%%:*} into $secrets"
       fi
-      set -a
-      # shellcheck disable=SC1090
-      . "$secrets"
-      set +a
+    done
+    # What the environment sets wins over the file.
+    if [[ -f "$secrets" ]]; then
+      chmod 600 "$secrets"
+      while IFS='=' read -r var value; do
+        if [[ "$var" == TF_VAR_* && -z "${!var:-}" ]]; then export "$var=$value"; fi
+      done <"$secrets"
     fi
     ;;
   *)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make destroy [TARGET=aws|local]: removes what deploy.sh applied.
-# On the local cloud, moto's ElastiCache never finishes deleting a cluster (design.md section 4), so
-# the cluster and its subnet group are dropped from the state first and left to die with the
-# emulator; AWS deletes them normally.
+# On the local cloud, moto's ElastiCache never finishes deleting (design.md section 4): a replication
+# group stays "deleting" forever. The replication group, the stand-in member cluster tf-workdir.sh adds
+# for moto, and the subnet group are dropped from the state first and left to die with the emulator;
+# AWS deletes them normally.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="${TARGET:-aws}"
@@ -31,7 +32,8 @@ fi
 
 cd "$workdir"
 if [[ "$target" == local ]]; then
-  for r in aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis; do
+  for r in aws_elasticache_replication_group.redis aws_elasticache_cluster.localcloud_member \
+    aws_elasticache_subnet_group.redis; do
     if terraform state list 2>/dev/null | grep -qx "$r"; then terraform state rm "$r" >/dev/null; fi
   done
 fi

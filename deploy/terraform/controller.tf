@@ -56,13 +56,16 @@ resource "aws_launch_template" "controller" {
     region              = var.region
     port                = var.controller_port
     queue_url           = aws_sqs_queue.tasks.url
+    dlq_url             = aws_sqs_queue.dead_letter.url
     bucket              = aws_s3_bucket.functions.bucket
     table               = aws_dynamodb_table.functions.name
-    redis_url           = local.redis_url
+    redis_endpoint      = local.redis_endpoint
     allocation_id       = aws_eip.controller.allocation_id
     eip_tag             = local.eip_tag
     api_key_param       = aws_ssm_parameter.api_key.name
     worker_secret_param = aws_ssm_parameter.worker_secret.name
+    redis_token_param   = aws_ssm_parameter.redis_auth_token.name
+    env_key_param       = aws_ssm_parameter.env_key.name
     log_group           = aws_cloudwatch_log_group.controller.name
   }))
   tag_specifications {

@@ -47,23 +47,33 @@ resource "aws_elasticache_subnet_group" "redis" {
 }
 
 # One node: results and pub/sub are rebuilt by retries if it is replaced; a replica would double the
-# biggest line of the bill.
-resource "aws_elasticache_cluster" "redis" {
-  cluster_id           = "${var.name}-redis"
-  engine               = "redis"
-  engine_version       = "7.1"
-  parameter_group_name = "default.redis7"
-  node_type            = var.cache_node_type
-  num_cache_nodes      = 1
-  port                 = 6379
-  subnet_group_name    = aws_elasticache_subnet_group.redis.name
-  security_group_ids   = [aws_security_group.redis.id]
+# biggest line of the bill. A replication group rather than a bare cluster because only a replication
+# group takes an AUTH token and in-transit encryption: functions run on the workers, so Redis must
+# not answer a client that merely reaches port 6379, and nothing on the wire may be read.
+resource "aws_elasticache_replication_group" "redis" {
+  replication_group_id       = "${var.name}-redis"
+  description                = "FaaS invocation results and pub/sub"
+  engine                     = "redis"
+  engine_version             = "7.1"
+  parameter_group_name       = "default.redis7"
+  node_type                  = var.cache_node_type
+  num_cache_clusters         = 1
+  automatic_failover_enabled = false
+  port                       = 6379
+  subnet_group_name          = aws_elasticache_subnet_group.redis.name
+  security_group_ids         = [aws_security_group.redis.id]
+  transit_encryption_enabled = true
+  at_rest_encryption_enabled = true
+  auth_token                 = var.redis_auth_token
 }
 
 locals {
-  # moto's ElastiCache returns no node endpoint (design.md §4); AWS always does.
-  redis_host = try(aws_elasticache_cluster.redis.cache_nodes[0].address, null) == null ? "redis.invalid" : aws_elasticache_cluster.redis.cache_nodes[0].address
-  redis_url  = "redis://${local.redis_host}:6379"
+  # AWS always fills the primary endpoint; the guard keeps a plan readable where an emulator does not.
+  redis_host     = coalesce(aws_elasticache_replication_group.redis.primary_endpoint_address, "redis.invalid")
+  redis_endpoint = "${local.redis_host}:${aws_elasticache_replication_group.redis.port}"
+  # faas-boot inserts the AUTH token from SSM: rediss://:<token>@<redis_endpoint>. Without it here,
+  # the URL is safe to print and to put in user data.
+  redis_url = "rediss://${local.redis_endpoint}"
 }
 
 resource "aws_ssm_parameter" "api_key" {
@@ -76,6 +86,21 @@ resource "aws_ssm_parameter" "worker_secret" {
   name  = "/${var.name}/worker-secret"
   type  = "SecureString"
   value = var.worker_secret
+}
+
+resource "aws_ssm_parameter" "redis_auth_token" {
+  name  = "/${var.name}/redis-auth-token"
+  type  = "SecureString"
+  value = var.redis_auth_token
+}
+
+# Encrypts functions' env vars inside the queued SQS tasks (FAAS_ENV_KEY), shared by the controller
+# and the workers. A standard SecureString parameter is free and the SSM endpoint already exists; a
+# KMS key would need its own interface endpoint (deploy/README.md).
+resource "aws_ssm_parameter" "env_key" {
+  name  = "/${var.name}/env-key"
+  type  = "SecureString"
+  value = var.env_key
 }
 
 resource "aws_cloudwatch_log_group" "controller" {

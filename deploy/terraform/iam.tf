@@ -13,6 +13,13 @@ data "aws_iam_policy_document" "ec2_assume" {
 locals {
   eip_arn            = "arn:${local.partition}:ec2:${var.region}:${local.account_id}:elastic-ip/${aws_eip.controller.allocation_id}"
   log_stream_actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+  # What faas-boot reads at boot. Workers never see the API key.
+  worker_secret_arns = [
+    aws_ssm_parameter.worker_secret.arn,
+    aws_ssm_parameter.redis_auth_token.arn,
+    aws_ssm_parameter.env_key.arn,
+  ]
+  controller_secret_arns = concat([aws_ssm_parameter.api_key.arn], local.worker_secret_arns)
 }
 
 resource "aws_iam_role" "controller" {
@@ -43,13 +50,20 @@ resource "aws_iam_role_policy" "controller" {
         Sid      = "ReadSecrets"
         Effect   = "Allow"
         Action   = ["ssm:GetParameter", "ssm:GetParameters"]
-        Resource = [aws_ssm_parameter.api_key.arn, aws_ssm_parameter.worker_secret.arn]
+        Resource = local.controller_secret_arns
       },
       {
         Sid      = "EnqueueTasks"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
         Resource = [aws_sqs_queue.tasks.arn]
+      },
+      {
+        # The controller consumes the dead-letter queue to record each task's final failure.
+        Sid      = "RecordFinalFailures"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = [aws_sqs_queue.dead_letter.arn]
       },
       {
         Sid      = "FunctionCode"
@@ -86,7 +100,7 @@ resource "aws_iam_instance_profile" "controller" {
 }
 
 # Workers never touch the DynamoDB table (the task carries the code's S3 key), so they get no access
-# to it; nor to the API key.
+# to it; nor to the API key, nor to the dead-letter queue.
 resource "aws_iam_role" "worker" {
   name               = "${var.name}-worker"
   assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
@@ -111,10 +125,10 @@ resource "aws_iam_role_policy" "worker" {
         Resource = ["${aws_s3_bucket.functions.arn}/*"]
       },
       {
-        Sid      = "ReadWorkerSecret"
+        Sid      = "ReadSecrets"
         Effect   = "Allow"
         Action   = ["ssm:GetParameter"]
-        Resource = [aws_ssm_parameter.worker_secret.arn]
+        Resource = local.worker_secret_arns
       },
       {
         Sid      = "ShipLogs"

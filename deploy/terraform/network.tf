@@ -64,6 +64,65 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private.id
 }
 
+# Endpoint policies: a second fence behind the instance roles. Through these endpoints only principals
+# of this account reach only this platform's resources, with only the actions the services use, so
+# code that gets hold of a credential on a worker cannot copy data to another bucket or queue (its
+# own account's or anyone else's) over the endpoints. The private DNS of the interface endpoints and
+# the gateway routes cover the public subnets too, so the controller's calls pass these policies as
+# well. Nothing else needs them at boot: the AMIs are baked, so no instance reaches Amazon Linux's
+# package repositories (S3 buckets) after launch.
+locals {
+  endpoint_statements = {
+    s3 = [
+      {
+        Sid      = "FunctionCode"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        Resource = ["${aws_s3_bucket.functions.arn}/*"]
+      },
+      {
+        Sid      = "FunctionCodeList"
+        Action   = ["s3:ListBucket"]
+        Resource = [aws_s3_bucket.functions.arn]
+      },
+    ]
+    dynamodb = [{
+      Sid      = "FunctionMetadata"
+      Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
+      Resource = [aws_dynamodb_table.functions.arn]
+    }]
+    sqs = [{
+      Sid = "TaskQueues"
+      Action = [
+        "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+      ]
+      Resource = [aws_sqs_queue.tasks.arn, aws_sqs_queue.dead_letter.arn]
+    }]
+    ssm = [{
+      Sid      = "PlatformSecrets"
+      Action   = ["ssm:GetParameter", "ssm:GetParameters"]
+      Resource = local.controller_secret_arns
+    }]
+    logs = [{
+      Sid    = "PlatformLogs"
+      Action = local.log_stream_actions
+      Resource = flatten([
+        for g in [aws_cloudwatch_log_group.controller, aws_cloudwatch_log_group.worker] : [g.arn, "${g.arn}:*"]
+      ])
+    }]
+  }
+  endpoint_policies = {
+    for service, statements in local.endpoint_statements : service => jsonencode({
+      Version = "2012-10-17"
+      Statement = [for s in statements : merge(s, {
+        Effect    = "Allow"
+        Principal = "*"
+        Condition = { StringEquals = { "aws:PrincipalAccount" = local.account_id } }
+      })]
+    })
+  }
+}
+
 # Gateway endpoints are free: function code (S3) and function metadata (DynamoDB). They are attached
 # to the public route table too, so the controller's traffic to them stays off the internet.
 resource "aws_vpc_endpoint" "gateway" {
@@ -72,16 +131,18 @@ resource "aws_vpc_endpoint" "gateway" {
   service_name      = "com.amazonaws.${var.region}.${each.key}"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = [aws_route_table.private.id, aws_route_table.public.id]
+  policy            = local.endpoint_policies[each.key]
   tags              = { Name = "${var.name}-${each.key}" }
 }
 
 locals {
   # Interface endpoints cost $0.01/h per AZ each (design.md §5); every one must earn it:
   #   sqs  - required: workers long-poll the task queue.
-  #   ssm  - workers read the worker secret from Parameter Store at boot instead of having it baked in
-  #          an AMI or readable in user data.
+  #   ssm  - workers read their secrets (worker secret, Redis AUTH token, env key) from Parameter
+  #          Store at boot instead of having them baked in an AMI or readable in user data.
   #   logs - optional (ship_worker_logs): the CloudWatch agent ships /faas/worker.
-  # Not added: ec2 (only the controller calls it, over the internet gateway), sts, kms, monitoring.
+  # Not added: ec2 (only the controller calls it, over the internet gateway), sts, monitoring, and kms
+  # (FAAS_ENV_KEY is an SSM parameter instead; deploy/README.md prices the alternative).
   interface_endpoints = concat(["sqs", "ssm"], var.ship_worker_logs ? ["logs"] : [])
   endpoint_subnet_ids = slice(aws_subnet.private[*].id, 0, min(var.interface_endpoint_az_count, length(aws_subnet.private)))
 }
@@ -94,5 +155,6 @@ resource "aws_vpc_endpoint" "interface" {
   subnet_ids          = local.endpoint_subnet_ids
   security_group_ids  = [aws_security_group.endpoints.id]
   private_dns_enabled = true
+  policy              = local.endpoint_policies[each.key]
   tags                = { Name = "${var.name}-${each.key}" }
 }

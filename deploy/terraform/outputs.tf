@@ -39,8 +39,18 @@ output "table" {
 }
 
 output "redis_url" {
-  description = "The result store."
+  description = "The result store (TLS). The AUTH token is not in it: it is the SSM parameter redis_auth_token_parameter, which faas-boot inserts."
   value       = local.redis_url
+}
+
+output "redis_auth_token_parameter" {
+  description = "SSM parameter holding the Redis AUTH token."
+  value       = aws_ssm_parameter.redis_auth_token.name
+}
+
+output "env_key_parameter" {
+  description = "SSM parameter holding FAAS_ENV_KEY."
+  value       = aws_ssm_parameter.env_key.name
 }
 
 output "vpc_id" {

@@ -165,3 +165,44 @@ variable "worker_secret" {
     error_message = "worker_secret must be at least 16 characters."
   }
 }
+
+variable "redis_auth_token" {
+  description = "Redis AUTH token (16-128 letters, digits or '-'). ElastiCache requires it for every client; stored in SSM Parameter Store, from which faas-boot builds FAAS_REDIS_URL. deploy.sh generates one."
+  type        = string
+  sensitive   = true
+  validation {
+    # AWS also allows ! & # $ ^ < >; '#' and the rest would need escaping inside the rediss:// URL.
+    condition     = can(regex("^[A-Za-z0-9-]{16,128}$", var.redis_auth_token))
+    error_message = "redis_auth_token must be 16 to 128 letters, digits or '-'."
+  }
+}
+
+variable "env_key" {
+  description = "FAAS_ENV_KEY: the key (at least 32 characters) that encrypts functions' env vars inside queued SQS tasks, shared by the controller and the workers. Stored in SSM Parameter Store. deploy.sh generates one."
+  type        = string
+  sensitive   = true
+  validation {
+    condition     = length(var.env_key) >= 32
+    error_message = "env_key must be at least 32 characters."
+  }
+}
+
+variable "sandbox_uid_base" {
+  description = "First host uid of the workers' function sandboxes (FAAS_SANDBOX_UID_BASE). Every uid in the range is firewalled from all egress; keep it clear of real users."
+  type        = number
+  default     = 100000
+  validation {
+    condition     = var.sandbox_uid_base >= 1000 && var.sandbox_uid_base <= 4000000000 && floor(var.sandbox_uid_base) == var.sandbox_uid_base
+    error_message = "sandbox_uid_base must be a whole number from 1000 (no system or root uid) to 4000000000."
+  }
+}
+
+variable "sandbox_uid_count" {
+  description = "How many sandbox uids a worker may use (FAAS_SANDBOX_UID_COUNT): the range is sandbox_uid_base .. sandbox_uid_base + count - 1."
+  type        = number
+  default     = 1000
+  validation {
+    condition     = var.sandbox_uid_count >= 1 && floor(var.sandbox_uid_count) == var.sandbox_uid_count && var.sandbox_uid_count <= 1000000
+    error_message = "sandbox_uid_count must be a whole number between 1 and 1000000."
+  }
+}

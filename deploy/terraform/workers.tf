@@ -51,10 +51,14 @@ resource "aws_launch_template" "worker" {
     controller_url      = local.controller_url
     queue_url           = aws_sqs_queue.tasks.url
     bucket              = aws_s3_bucket.functions.bucket
-    redis_url           = local.redis_url
+    redis_endpoint      = local.redis_endpoint
     slots               = var.worker_slots
     visibility_timeout  = var.queue_visibility_timeout_s
+    sandbox_uid_base    = var.sandbox_uid_base
+    sandbox_uid_count   = var.sandbox_uid_count
     worker_secret_param = aws_ssm_parameter.worker_secret.name
+    redis_token_param   = aws_ssm_parameter.redis_auth_token.name
+    env_key_param       = aws_ssm_parameter.env_key.name
     log_group           = aws_cloudwatch_log_group.worker.name
   }))
   tag_specifications {

@@ -51,6 +51,7 @@ export class AwsFunctionStore implements FunctionStore {
       previous.handler === request.handler &&
       previous.timeoutMs === request.timeoutMs &&
       previous.memoryMb === request.memoryMb &&
+      previous.maxConcurrency === request.maxConcurrency &&
       JSON.stringify(sortKeys(previous.env)) === JSON.stringify(sortKeys(request.env));
     if (previous !== undefined && sameConfig) return { record: previous, changed: false };
 
@@ -77,6 +78,7 @@ export class AwsFunctionStore implements FunctionStore {
       timeoutMs: request.timeoutMs,
       memoryMb: request.memoryMb,
       env: request.env,
+      maxConcurrency: request.maxConcurrency,
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
     };

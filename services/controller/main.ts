@@ -10,9 +10,13 @@ import { InvocationStore } from "../common/invocation-store";
 import { createLogger } from "../common/logger";
 import { connectRedis, waitReady } from "../common/redis";
 import { AwsFunctionStore } from "./aws-function-store";
+import { DeadLetterConsumer } from "./dead-letter-consumer";
 import { claimElasticIp } from "./elastic-ip";
 import { createApp } from "./http/app";
+import { InflightTracker } from "./inflight";
+import { KnownFunctions } from "./known-functions";
 import { createMetrics } from "./metrics";
+import { ResultMetrics } from "./result-metrics";
 import { ResultWaiter } from "./result-waiter";
 import { SqsTaskQueue } from "./sqs-task-queue";
 import { WorkerRegistry } from "./worker-registry";
@@ -33,11 +37,17 @@ async function main(): Promise<void> {
   await waitReady(subscriber, log, "results subscription");
 
   const invocations = new InvocationStore(redis, config.resultTtlSeconds);
-  const results = new ResultWaiter(subscriber, invocations, log, (result) => {
-    metrics.invocations.inc({ function: result.function, outcome: result.status });
-    metrics.duration.observe({ function: result.function }, result.durationMs / 1000);
-    if (result.coldStart) metrics.coldStarts.inc({ function: result.function });
-  });
+  const functions = new AwsFunctionStore(aws.s3, aws.dynamo, config.bucket, config.table);
+  const inflight = new InflightTracker();
+  const knownFunctions = new KnownFunctions(functions, log);
+  const resultMetrics = new ResultMetrics(inflight, knownFunctions, metrics, log);
+  const results = new ResultWaiter(
+    subscriber,
+    invocations,
+    log,
+    (result) => resultMetrics.observe(result),
+    () => metrics.resultsInvalid.inc(),
+  );
   await results.start();
   const queue = new SqsTaskQueue(
     aws.sqs,
@@ -60,20 +70,24 @@ async function main(): Promise<void> {
     apiKey: config.apiKey,
     workerSecret: config.workerSecret,
     envSealer: new EnvSealer(config.envKey),
-    functions: new AwsFunctionStore(aws.s3, aws.dynamo, config.bucket, config.table),
+    functions,
     queue,
     invocations,
     results,
+    inflight,
+    knownFunctions,
     registry,
     metrics,
     log,
     limits: {
       maxEventBytes: config.maxEventBytes,
       maxCodeBytes: config.maxCodeBytes,
+      maxUnpackedCodeBytes: config.maxUnpackedCodeBytes,
       maxQueueDepth: config.maxQueueDepth,
       maxSyncWaiters: config.maxSyncWaiters,
     },
     syncWaitExtraMs: config.syncWaitExtraMs,
+    inflightGraceMs: config.inflightGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
   });
   const server = app.listen(config.port, config.host);
@@ -102,6 +116,20 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   exitWithParent(() => shutdown("parent exited"));
+
+  const { queueUrl: dlqUrl, ...dlqOptions } = config.deadLetters;
+  if (dlqUrl !== undefined) {
+    const deadLetters = new DeadLetterConsumer(
+      aws.sqs,
+      invocations,
+      { queueUrl: dlqUrl, ...dlqOptions },
+      log,
+      (kind) => metrics.deadLetters.inc({ kind }),
+    );
+    void deadLetters
+      .run(stopping.signal)
+      .catch((err: unknown) => log.error({ err: String(err) }, "the dead-letter consumer stopped"));
+  }
 
   if (config.eip.claim) {
     await claimElasticIp(

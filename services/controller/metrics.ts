@@ -7,7 +7,7 @@ export function createMetrics() {
     registry,
     invocations: new Counter({
       name: "faas_invocations_total",
-      help: "Invocations by function and outcome (accepted, succeeded, failed, timed_out, rejected)",
+      help: "Invocations by function and outcome (accepted, succeeded, failed, timed_out, rejected, throttled)",
       labelNames: ["function", "outcome"],
       registers: [registry],
     }),
@@ -43,6 +43,22 @@ export function createMetrics() {
     syncWaiters: new Gauge({
       name: "faas_sync_waiters",
       help: "Synchronous callers waiting for a result",
+      registers: [registry],
+    }),
+    resultsUnattributed: new Counter({
+      name: "faas_results_unattributed_total",
+      help: "Results on the results channel for an invocation this controller did not accept and a function that does not exist",
+      registers: [registry],
+    }),
+    resultsInvalid: new Counter({
+      name: "faas_results_invalid_total",
+      help: "Messages on the results channel that are too large or not a valid result (ignored)",
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: "faas_dead_letters_total",
+      help: "Messages drained from the dead-letter queue: task (recorded as failed) or malformed (deleted)",
+      labelNames: ["kind"],
       registers: [registry],
     }),
     httpRequests: new Counter({

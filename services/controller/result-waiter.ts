@@ -3,11 +3,17 @@
  * channel for the whole controller and hands each result to the request waiting for that id: no
  * polling loop per request. Because pub/sub drops what is published while disconnected, every waiter
  * re-reads its result after a reconnect and once more before it gives up.
+ *
+ * The channel is input like any other: a message longer than MAX_RESULT_MESSAGE_CHARS is dropped
+ * unparsed, and only what validates as an InvocationResult goes further.
  */
 import { Redis } from "ioredis";
-import { InvocationResult } from "../../contracts";
+import { InvocationResult, MAX_RESULT_BYTES } from "../../contracts";
 import { InvocationStore, RESULTS_CHANNEL } from "../common/invocation-store";
 import { Logger } from "../common/logger";
+
+/** A result's value is at most MAX_RESULT_BYTES; the rest (logs are capped at 16 KiB, ids, error) fits in 1 MiB. */
+export const MAX_RESULT_MESSAGE_CHARS = MAX_RESULT_BYTES + 1024 * 1024;
 
 interface Waiter {
   resolve: (result: InvocationResult | undefined) => void;
@@ -22,6 +28,7 @@ export class ResultWaiter {
     private readonly store: InvocationStore,
     private readonly log: Logger,
     private readonly onResult: (result: InvocationResult) => void = () => undefined,
+    private readonly onInvalid: () => void = () => undefined,
   ) {
     subscriber.on("message", (_channel: string, message: string) => {
       this.handle(message);
@@ -59,11 +66,17 @@ export class ResultWaiter {
   }
 
   private handle(message: string): void {
+    if (message.length > MAX_RESULT_MESSAGE_CHARS) {
+      this.log.warn({ chars: message.length }, "ignoring an oversized result message");
+      this.onInvalid();
+      return;
+    }
     let result: InvocationResult;
     try {
       result = InvocationResult.parse(JSON.parse(message));
     } catch (err) {
-      this.log.warn({ err: String(err) }, "ignoring malformed result message");
+      this.log.warn({ err: String(err).slice(0, 300) }, "ignoring malformed result message");
+      this.onInvalid();
       return;
     }
     this.onResult(result);

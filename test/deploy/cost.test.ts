@@ -83,6 +83,26 @@ describe("faas cost: the estimate", () => {
     expect(result.totalUsd).to.equal(63.51);
   });
 
+  it("prices a Redis replication group per node (cache.t3.micro $0.017/h), its secrets in SSM as free", () => {
+    const p = plan([
+      resource("aws_elasticache_replication_group.redis", {
+        node_type: "cache.t3.micro",
+        num_cache_clusters: 1,
+        transit_encryption_enabled: true,
+      }),
+      resource("aws_elasticache_replication_group.pair", {
+        node_type: "cache.t3.micro",
+        num_cache_clusters: 2,
+      }),
+      resource("aws_ssm_parameter.env_key", { type: "SecureString" }),
+    ]);
+    const lines = estimate(p, prices).lines;
+    expect(lines.map((l) => [l.address, l.category, l.monthlyUsd, l.detail])).to.deep.equal([
+      ["aws_elasticache_replication_group.redis", "cache", 12.41, "1 × cache.t3.micro"],
+      ["aws_elasticache_replication_group.pair", "cache", 24.82, "2 × cache.t3.micro"],
+    ]);
+  });
+
   it("lists usage-billed resources at $0 and ignores free plumbing", () => {
     const p = plan([
       resource("aws_sqs_queue.q", {}),

@@ -60,10 +60,40 @@ describe("deploy/packer", function () {
     }
   });
 
+  it("firewalls the sandbox uids before every worker start, and only there", () => {
+    const unit = fs.readFileSync(path.join(packerDir, "files", "faas-worker.service"), "utf8");
+    const pre = unit.indexOf("ExecStartPre=/usr/local/bin/faas-sandbox-firewall /etc/faas/worker.env");
+    expect(pre, "ExecStartPre runs the firewall on the worker's env file").to.be.greaterThan(-1);
+    expect(pre).to.be.lessThan(unit.indexOf("ExecStart=/usr/bin/node"));
+    // "-" would let systemd start the worker even when the firewall failed.
+    expect(unit).to.not.match(/ExecStartPre=-/);
+    const sandbox = fs.readFileSync(path.join(packerDir, "scripts", "install-sandbox.sh"), "utf8");
+    expect(sandbox).to.contain(
+      "install -m 0755 /tmp/faas-files/faas-sandbox-firewall.sh /usr/local/bin/faas-sandbox-firewall",
+    );
+    expect(sandbox).to.match(/dnf install -y bubblewrap util-linux iptables-nft/);
+    expect(sandbox).to.contain(
+      'grubby --update-kernel=ALL --args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller"',
+    );
+    expect(template).to.contain('"${path.root}/scripts/install-sandbox.sh"');
+    // The first-boot-only rule for `nobody` is gone: the unit sets the rules on every start.
+    const boot = fs.readFileSync(path.join(packerDir, "files", "faas-boot.sh"), "utf8");
+    expect(boot).to.not.match(/iptables|nobody/);
+  });
+
+  it("builds the TLS Redis URL at boot from the AUTH token in SSM, and passes the env key", () => {
+    const boot = fs.readFileSync(path.join(packerDir, "files", "faas-boot.sh"), "utf8");
+    expect(boot).to.contain('redis_token="$(param "$FAAS_SSM_REDIS_AUTH_TOKEN")"');
+    expect(boot).to.contain('echo "FAAS_REDIS_URL=rediss://:$redis_token@$FAAS_REDIS_ENDPOINT"');
+    expect(boot).to.contain('env_key="$(param "$FAAS_SSM_ENV_KEY")"');
+    expect(boot).to.contain('echo "FAAS_ENV_KEY=$env_key"');
+  });
+
   it("has shell scripts that parse (bash -n)", async () => {
     const scripts = [
       ...fs.readdirSync(path.join(packerDir, "scripts")).map((f) => path.join(packerDir, "scripts", f)),
       path.join(packerDir, "files", "faas-boot.sh"),
+      path.join(packerDir, "files", "faas-sandbox-firewall.sh"),
       ...fs
         .readdirSync(path.join(repoRoot, "deploy", "scripts"))
         .map((f) => path.join(repoRoot, "deploy", "scripts", f)),

@@ -1,9 +1,10 @@
 /**
  * deploy/terraform: format and validation offline, then an apply of the real configuration to a moto
  * server the suite starts (through the generated provider override, as `make deploy TARGET=local`
- * does), assertions read back through the AWS API and the state, the cost estimate of the plan, and a
- * destroy. moto's ElastiCache never finishes deleting (design.md §4): the cluster and its subnet group
- * leave the state before the destroy, as deploy/scripts/destroy.sh does.
+ * does), assertions read back through the AWS API, the plan and the state, the cost estimate of the
+ * plan, and a destroy. moto's ElastiCache never finishes deleting (design.md §4): the replication
+ * group, the stand-in member cluster tf-workdir.sh adds for moto, and the subnet group leave the state
+ * before the destroy, as deploy/scripts/destroy.sh does.
  */
 import {
   DescribeAddressesCommand,
@@ -71,6 +72,30 @@ describe("deploy/terraform", function () {
       if (r === undefined) throw new Error(`${address} is not in the state`);
       return r.values;
     };
+    /** What the plan asked for (moto reads some values back differently, see localcloud_moto.tf). */
+    const planned = (address: string) => {
+      const plan = JSON.parse(planJson) as { planned_values: { root_module: StateModule } };
+      const r = (plan.planned_values.root_module.resources ?? []).find((p) => p.address === address);
+      if (r === undefined) throw new Error(`${address} is not in the plan`);
+      return r.values;
+    };
+    const userData = (role: string) =>
+      Buffer.from(String(one(`aws_launch_template.${role}`).user_data), "base64").toString("utf8");
+    const bootEnv = (role: string) => {
+      const body = /<<'BOOT'\n([\s\S]*?)\nBOOT\n/.exec(userData(role))?.[1];
+      if (body === undefined) throw new Error(`no boot.env in the ${role}'s user data`);
+      return new Map(
+        body.split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+      );
+    };
+    const localTfvars = () =>
+      new Map(
+        [
+          ...fs
+            .readFileSync(path.join(workdir, "localcloud.auto.tfvars"), "utf8")
+            .matchAll(/^(\w+)\s*=\s*"([^"]*)"/gm),
+        ].map((m) => [m[1]!, m[2]!]),
+      );
 
     before(async function () {
       if (!hasCommand("moto_server")) this.skip(); // moto is not installed here
@@ -100,7 +125,7 @@ describe("deploy/terraform", function () {
         if (workdir !== "" && fs.existsSync(path.join(workdir, "terraform.tfstate"))) {
           await sh(
             workdir,
-            "terraform state rm aws_elasticache_cluster.redis aws_elasticache_subnet_group.redis >/dev/null",
+            "terraform state rm aws_elasticache_replication_group.redis aws_elasticache_cluster.localcloud_member aws_elasticache_subnet_group.redis >/dev/null",
           );
           const started = Date.now();
           await sh(
@@ -210,6 +235,119 @@ describe("deploy/terraform", function () {
       }
     });
 
+    it("keeps Redis behind TLS and an AUTH token, reachable only from the controller and the workers", async () => {
+      const group = planned("aws_elasticache_replication_group.redis");
+      expect(group.transit_encryption_enabled).to.equal(true);
+      expect(group.at_rest_encryption_enabled, "a string in this provider").to.equal("true");
+      expect(group.auth_token).to.be.a("string").and.equal(localTfvars().get("redis_auth_token"));
+      expect(String(group.auth_token)).to.have.length.of.at.least(16);
+      expect([group.node_type, group.num_cache_clusters]).to.deep.equal(["cache.t3.micro", 1]);
+      const xml = await queryApi(moto!.endpoint, "elasticache", "2015-02-02", {
+        Action: "DescribeReplicationGroups",
+        ReplicationGroupId: "faas-redis",
+      });
+      expect(xmlValues(xml, "TransitEncryptionEnabled")).to.deep.equal(["true"]);
+      expect(xmlValues(xml, "AuthTokenEnabled")).to.deep.equal(["true"]);
+      // The production files define no bare cluster: only the moto stand-in is one.
+      expect(inState("aws_elasticache_cluster").map((r) => r.address)).to.deep.equal([
+        "aws_elasticache_cluster.localcloud_member",
+      ]);
+
+      const primary = String(one("aws_elasticache_replication_group.redis").primary_endpoint_address);
+      expect(primary).to.match(/^master\./);
+      expect(output("redis_url")).to.equal(`rediss://${primary}:6379`);
+      expect(output("redis_auth_token_parameter")).to.equal("/faas/redis-auth-token");
+      expect(output("env_key_parameter")).to.equal("/faas/env-key");
+      for (const name of ["/faas/redis-auth-token", "/faas/env-key"]) {
+        const param = inState("aws_ssm_parameter").find((p) => p.values.name === name);
+        expect(param?.values.type, name).to.equal("SecureString");
+      }
+
+      const redisSg = String(one("aws_security_group.redis").id);
+      const rules = await ec2.send(
+        new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [redisSg] }] }),
+      );
+      const all = rules.SecurityGroupRules ?? [];
+      expect(
+        all.filter((r) => r.IsEgress === true),
+        "no egress",
+      ).to.have.length(0);
+      const ingress = all.filter((r) => r.IsEgress !== true);
+      expect(ingress.map((r) => [r.IpProtocol, r.FromPort, r.ToPort, r.CidrIpv4])).to.deep.equal([
+        ["tcp", 6379, 6379, undefined],
+        ["tcp", 6379, 6379, undefined],
+      ]);
+      expect(ingress.map((r) => r.ReferencedGroupInfo?.GroupId)).to.have.members([
+        String(one("aws_security_group.controller").id),
+        String(one("aws_security_group.workers").id),
+      ]);
+    });
+
+    it("hands each role its settings in user data and its secrets only by SSM name", () => {
+      const controller = bootEnv("controller");
+      const worker = bootEnv("worker");
+      const primary = String(one("aws_elasticache_replication_group.redis").primary_endpoint_address);
+      for (const env of [controller, worker]) {
+        expect(env.get("FAAS_REDIS_ENDPOINT")).to.equal(`${primary}:6379`);
+        expect(env.get("FAAS_SSM_REDIS_AUTH_TOKEN")).to.equal("/faas/redis-auth-token");
+        expect(env.get("FAAS_SSM_ENV_KEY")).to.equal("/faas/env-key");
+        expect(env.has("FAAS_REDIS_URL"), "faas-boot builds it with the token").to.equal(false);
+      }
+      expect(controller.get("FAAS_DLQ_URL")).to.equal(output("dead_letter_queue_url"));
+      expect(worker.has("FAAS_DLQ_URL"), "only the controller consumes the DLQ").to.equal(false);
+      expect(worker.get("FAAS_SANDBOX_CGROUPS")).to.equal("required");
+      expect(worker.get("FAAS_SANDBOX_UID_BASE")).to.equal("100000");
+      expect(worker.get("FAAS_SANDBOX_UID_COUNT")).to.equal("1000");
+      for (const role of ["controller", "worker"]) {
+        for (const [name, secret] of localTfvars()) {
+          if (name.endsWith("_ami_id")) continue;
+          expect(userData(role), `${role} user data carries ${name}`).to.not.contain(secret);
+        }
+      }
+    });
+
+    it("lets the endpoints reach only this platform's resources, for this account's principals", async () => {
+      const account = String(inState("aws_caller_identity")[0]?.values.account_id);
+      expect(account).to.match(/^\d{12}$/);
+      const arn = (address: string) => String(one(address).arn);
+      const bucket = arn("aws_s3_bucket.functions");
+      const logGroups = ["controller", "worker"].flatMap((g) => {
+        const a = arn(`aws_cloudwatch_log_group.${g}`);
+        return [a, `${a}:*`];
+      });
+      const expected: Record<string, string[]> = {
+        s3: [`${bucket}/*`, bucket],
+        dynamodb: [arn("aws_dynamodb_table.functions")],
+        sqs: [arn("aws_sqs_queue.tasks"), arn("aws_sqs_queue.dead_letter")],
+        ssm: ["api_key", "worker_secret", "redis_auth_token", "env_key"].map((p) =>
+          arn(`aws_ssm_parameter.${p}`),
+        ),
+        logs: logGroups,
+      };
+      const out = await ec2.send(
+        new DescribeVpcEndpointsCommand({ Filters: [{ Name: "vpc-id", Values: [output("vpc_id")] }] }),
+      );
+      const endpoints = out.VpcEndpoints ?? [];
+      expect(endpoints).to.have.length(5);
+      for (const endpoint of endpoints) {
+        const service = endpoint.ServiceName!.split(".").pop()!;
+        const policy = JSON.parse(endpoint.PolicyDocument ?? "{}") as {
+          Statement?: { Effect: string; Principal: unknown; Resource: string[]; Condition: unknown }[];
+        };
+        const statements = policy.Statement ?? [];
+        expect(statements, service).to.not.have.length(0);
+        for (const st of statements) {
+          expect(st.Effect, service).to.equal("Allow");
+          expect(st.Principal, service).to.equal("*");
+          expect(st.Condition, service).to.deep.equal({ StringEquals: { "aws:PrincipalAccount": account } });
+        }
+        expect(
+          statements.flatMap((st) => st.Resource),
+          service,
+        ).to.have.members(expected[service] ?? ["(unexpected endpoint)"]);
+      }
+    });
+
     it("runs one controller and the workers from their ASGs with a grace period", async () => {
       const xml = await queryApi(moto!.endpoint, "autoscaling", "2011-01-01", {
         Action: "DescribeAutoScalingGroups",
@@ -281,17 +419,31 @@ describe("deploy/terraform", function () {
     });
 
     it("grants each role exactly its actions", async () => {
-      const actionsOf = async (role: string) => {
+      const statementsOf = async (role: string) => {
         const xml = await queryApi(moto!.endpoint, "iam", "2010-05-08", {
           Action: "GetRolePolicy",
           RoleName: role,
           PolicyName: role,
         });
         const doc = JSON.parse(decodeURIComponent(xmlValues(xml, "PolicyDocument")[0] ?? "{}")) as {
-          Statement: { Action: string[] | string }[];
+          Statement: { Sid: string; Action: string[] | string; Resource: string[] | string }[];
         };
-        return doc.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+        return doc.Statement;
       };
+      const actionsOf = async (role: string) =>
+        (await statementsOf(role)).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+      const resourcesOf = async (role: string, sid: string) =>
+        [(await statementsOf(role)).find((s) => s.Sid === sid)?.Resource ?? []].flat();
+      const param = (name: string) => String(one(`aws_ssm_parameter.${name}`).arn);
+      expect(await resourcesOf("faas-controller", "RecordFinalFailures")).to.deep.equal([
+        String(one("aws_sqs_queue.dead_letter").arn),
+      ]);
+      expect(await resourcesOf("faas-controller", "ReadSecrets")).to.have.members(
+        ["api_key", "worker_secret", "redis_auth_token", "env_key"].map(param),
+      );
+      expect(await resourcesOf("faas-worker", "ReadSecrets")).to.have.members(
+        ["worker_secret", "redis_auth_token", "env_key"].map(param),
+      );
       expect(await actionsOf("faas-controller")).to.deep.equal(
         [
           "dynamodb:DeleteItem",
@@ -308,8 +460,11 @@ describe("deploy/terraform", function () {
           "s3:GetObject",
           "s3:ListBucket",
           "s3:PutObject",
+          "sqs:DeleteMessage",
+          "sqs:GetQueueAttributes",
           "sqs:GetQueueAttributes",
           "sqs:GetQueueUrl",
+          "sqs:ReceiveMessage",
           "sqs:SendMessage",
           "ssm:GetParameter",
           "ssm:GetParameters",
@@ -331,7 +486,11 @@ describe("deploy/terraform", function () {
     });
 
     it("prices the plan (faas cost) for the default configuration", () => {
-      const result = estimate(parsePlan(planJson), priceTable("us-east-1"));
+      // The moto stand-in (localcloud_moto.tf) is not part of what AWS would bill.
+      const plan = parsePlan(planJson);
+      const root = plan.planned_values.root_module;
+      root.resources = (root.resources ?? []).filter((r) => !r.address.includes(".localcloud_"));
+      const result = estimate(plan, priceTable("us-east-1"));
       console.log(
         formatReport(result)
           .split("\n")
@@ -341,7 +500,7 @@ describe("deploy/terraform", function () {
       const byAddress = new Map(result.lines.map((l) => [`${l.address} ${l.category}`, l.monthlyUsd]));
       expect(byAddress.get("aws_autoscaling_group.controller compute")).to.equal(7.59);
       expect(byAddress.get("aws_autoscaling_group.workers compute")).to.equal(3.07);
-      expect(byAddress.get("aws_elasticache_cluster.redis cache")).to.equal(12.41);
+      expect(byAddress.get("aws_elasticache_replication_group.redis cache")).to.equal(12.41);
       expect(byAddress.get("aws_eip.controller public-ipv4")).to.equal(3.65);
       expect(byAddress.get(`aws_vpc_endpoint.interface["sqs"] endpoint`)).to.equal(7.3);
       expect(result.totalUsd).to.be.closeTo(7.59 + 3.07 + 12.41 + 3.65 + 3 * 7.3 + 2 * 0.64 + 0.1, 0.011);

@@ -1,13 +1,34 @@
+import { randomUUID } from "node:crypto";
+import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import AdmZip from "adm-zip";
 import { expect } from "chai";
+import { InvocationTask, TaskFunction } from "../../contracts";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
+import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
+
+const MAX_UNPACKED = 1024 * 1024;
+
+function zipOf(files: Record<string, string | Buffer>): string {
+  const zip = new AdmZip();
+  for (const [name, content] of Object.entries(files)) {
+    // addFile cleans names ("../x" becomes "x"); renaming the entry afterwards keeps the name as given,
+    // as a hostile zip made by another tool would.
+    zip.addFile("placeholder", Buffer.from(content));
+    const entry = zip.getEntry("placeholder");
+    if (entry === null) throw new Error("adm-zip lost an entry");
+    entry.entryName = name;
+  }
+  return zip.toBuffer().toString("base64");
+}
 
 describe("controller API through the Elastic IP edge", function () {
   this.timeout(60_000);
   let t: TestEnvironment;
 
   before(async () => {
-    t = await startTestEnvironment();
+    t = await startTestEnvironment({
+      controllerEnv: { FAAS_MAX_UNPACKED_CODE_BYTES: String(MAX_UNPACKED) },
+    });
   });
   after(async () => {
     await t.env.stop();
@@ -81,6 +102,140 @@ describe("controller API through the Elastic IP edge", function () {
       const out = await t.api.invoke("zipped", { who: "zip" });
       expect(out.status, out.text).to.equal(200);
       expect(out.body).to.equal("hi zip");
+    });
+
+    it("400 for handlers that are not module paths inside the code", async () => {
+      for (const handler of ["/etc/passwd.x", "../../x.handler", "a/../b.handler"]) {
+        const res = await t.api.deploy("badhandler", FUNCTIONS.echo, { handler });
+        expect(res.status, `${handler}: ${res.text}`).to.equal(400);
+        expect(res.text).to.include("handler");
+      }
+    });
+
+    it("400 for env vars over 4 KB or with a reserved name", async () => {
+      const big = await t.api.deploy("bigenv", FUNCTIONS.echo, { env: { BLOB: "x".repeat(300 * 1024) } });
+      expect(big.status, big.text).to.equal(400);
+      expect(big.text).to.include("4096 bytes");
+      const reserved = await t.api.deploy("reservedenv", FUNCTIONS.echo, { env: { FAAS_X: "1" } });
+      expect(reserved.status, reserved.text).to.equal(400);
+      expect(reserved.text).to.include("reserved");
+      expect((await t.api.call("GET", "/api/functions/bigenv")).status).to.equal(404);
+    });
+
+    it("400 for a zip with unsafe entry names, too many entries, too many bytes or no handler module", async () => {
+      const handler = "index.js";
+      const cases: [string, Record<string, string | Buffer>, string][] = [
+        ["absolute", { [handler]: "", "/etc/x.js": "" }, "absolute path"],
+        ["dot-dot", { [handler]: "", "lib/../../x.js": "" }, "'..' segment"],
+        ["backslash", { [handler]: "", "lib\\x.js": "" }, "backslash"],
+        ["big", { [handler]: Buffer.alloc(MAX_UNPACKED + 1, 0x61) }, "unpacks to"],
+        ["nomodule", { "main.js": "" }, "'index.js' or 'index/index.js'"],
+      ];
+      for (const [what, files, reason] of cases) {
+        const res = await t.api.call("PUT", "/api/functions/badzip", { zip: zipOf(files) });
+        expect(res.status, `${what}: ${res.text}`).to.equal(400);
+        expect(res.text, what).to.include(reason);
+      }
+      const many = new AdmZip();
+      many.addFile("index.js", Buffer.from("exports.handler = async () => 1;"));
+      for (let i = 0; i < 10_000; i++) many.addFile(`f/${i}`, Buffer.alloc(0));
+      const tooMany = await t.api.call("PUT", "/api/functions/badzip", {
+        zip: many.toBuffer().toString("base64"),
+      });
+      expect(tooMany.status, tooMany.text).to.equal(400);
+      expect(tooMany.text).to.include("10001 entries");
+      expect((await t.api.call("GET", "/api/functions/badzip")).status, "nothing was stored").to.equal(404);
+
+      const nested = await t.api.call("PUT", "/api/functions/nested", {
+        zip: zipOf({ "lib/index.js": "exports.run = async () => 'nested';" }),
+        handler: "lib.run",
+      });
+      expect(nested.status, nested.text).to.equal(201);
+      expect((await t.api.invoke("nested")).body).to.equal("nested");
+    });
+  });
+
+  describe("per-function concurrency (maxConcurrency)", () => {
+    it("429 with Retry-After while the limit is in use, enqueuing nothing; invocable again after", async () => {
+      const deployed = await t.api.deploy("slow", FUNCTIONS.sleeps, { timeoutMs: 10_000, maxConcurrency: 1 });
+      expect(deployed.status, deployed.text).to.equal(201);
+      expect(deployed.body).to.include({ maxConcurrency: 1 });
+
+      const first = await t.api.invokeAsync("slow", { ms: 1500 });
+      expect(first.status).to.equal(202);
+      for (const refused of [
+        await t.api.invoke("slow", { ms: 1 }),
+        await t.api.invokeAsync("slow", { ms: 1 }),
+      ]) {
+        expect(refused.status, refused.text).to.equal(429);
+        expect(refused.headers.get("retry-after")).to.equal("1");
+        expect(refused.body).to.have.nested.property("error.code", "TooManyRequests");
+        expect(refused.text).to.include("concurrency limit of 1");
+        expect(refused.headers.get("x-invocation-id"), "nothing was accepted").to.equal(null);
+      }
+
+      const firstId = (first.body as { invocationId: string }).invocationId;
+      expect(await t.api.awaitInvocation(firstId)).to.include({ status: "succeeded" });
+      // The slot frees when the controller sees the result on the results channel, a moment after the
+      // result is readable: a refused call enqueues nothing, so asking again is harmless.
+      let next = await t.api.invoke("slow", { ms: 1 });
+      await waitFor(
+        async () => (next = await t.api.invoke("slow", { ms: 1 })).status !== 429,
+        3000,
+        "the slot to free",
+      );
+      expect(next.status, next.text).to.equal(200);
+      expect(next.body).to.deep.equal({ slept: 1 });
+    });
+  });
+
+  describe("dead-letter queue", () => {
+    it("records a dead-lettered task as failed and deletes what is not a task", async () => {
+      const deployed = await t.api.deploy("deadletter", FUNCTIONS.echo);
+      expect(deployed.status, deployed.text).to.equal(201);
+      const task: InvocationTask = {
+        invocationId: randomUUID(),
+        function: TaskFunction.parse(deployed.body),
+        sealedEnv: "",
+        event: {},
+        mode: "async",
+        enqueuedAt: Date.now(),
+      };
+      const dlqUrl = t.env.resources.dlqUrl;
+      await t.env.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(task) }),
+      );
+      await t.env.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: "poison-body-7f3a" }),
+      );
+
+      const view = await t.api.awaitInvocation(task.invocationId);
+      expect(view).to.include({ status: "failed", workerId: "dlq" });
+      expect(view.error).to.deep.include({ type: "DeadLettered" });
+      expect((view.error as { message: string }).message).to.include("without a result");
+
+      await waitFor(
+        async () => {
+          const metrics = (await t.api.call("GET", "/metrics")).text;
+          return (
+            /faas_dead_letters_total\{kind="task"\} 1/.test(metrics) &&
+            /faas_dead_letters_total\{kind="malformed"\} 1/.test(metrics)
+          );
+        },
+        10_000,
+        "both dead letters counted",
+      );
+      const attrs = await t.env.clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: dlqUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      expect(attrs.Attributes).to.deep.include({
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+      });
+      expect(t.logs.join("\n"), "a malformed body is never logged").not.to.include("poison-body-7f3a");
     });
   });
 
@@ -220,10 +375,15 @@ describe("controller API through the Elastic IP edge", function () {
   });
 
   describe("observability (after the calls above)", () => {
-    it("serves liveness and Prometheus metrics", async () => {
+    it("serves liveness, and Prometheus metrics to holders of the key only", async () => {
       const health = await fetch(`${t.env.endpoint}/healthz`);
       expect(await health.json()).to.deep.include({ status: "ok" });
-      const metrics = await (await fetch(`${t.env.endpoint}/metrics`)).text();
+      const anonymous = await fetch(`${t.env.endpoint}/metrics`);
+      expect(anonymous.status).to.equal(401);
+      expect(((await anonymous.json()) as { error: { code: string } }).error.code).to.equal("Unauthorized");
+      const metrics = await (
+        await fetch(`${t.env.endpoint}/metrics`, { headers: { authorization: `Bearer ${t.apiKey}` } })
+      ).text();
       expect(metrics).to.match(/faas_invocations_total\{function="echo",outcome="succeeded"\} \d+/);
       expect(metrics).to.include("faas_invocation_duration_seconds_bucket");
       expect(metrics).to.include("faas_queue_send_seconds_count");

@@ -10,8 +10,8 @@ tar -xzf /tmp/faas-bundle.tar.gz -C /opt/faas/app
 test -f "/opt/faas/app/dist/services/$FAAS_ROLE/main.js"
 install -m 0755 /tmp/faas-files/faas-boot.sh /opt/faas/bin/faas-boot
 echo "$FAAS_ROLE" >/opt/faas/etc/role
-# The controller runs unprivileged; the worker stays root because it drops each function's
-# process to the sandbox user (FAAS_SANDBOX_USER, default nobody).
+# The controller runs unprivileged; the worker stays root because it starts each function in
+# bubblewrap as a per-sandbox uid (install-sandbox.sh).
 if ! id faas >/dev/null 2>&1; then
   if command -v useradd >/dev/null 2>&1; then
     useradd --system --home-dir /opt/faas --shell /sbin/nologin faas

@@ -15,8 +15,4 @@ install -m 0644 /tmp/faas-files/logrotate.conf /etc/logrotate.d/faas
 # Enabled now, started by faas-boot once user data has written /etc/faas/<role>.env; the unit's
 # ConditionPathExists keeps it from starting on the first boot before that.
 systemctl enable "faas-$FAAS_ROLE.service"
-if [ "$FAAS_ROLE" = worker ] && command -v dnf >/dev/null 2>&1; then
-  # faas-boot uses iptables to keep functions (the sandbox user) away from the instance metadata.
-  dnf install -y iptables-nft
-fi
 echo "faas: systemd supervises faas-$FAAS_ROLE (Restart=always)"

@@ -18,7 +18,10 @@ import {
 import { EnvSealer } from "../../common/env-seal";
 import { InvocationStore } from "../../common/invocation-store";
 import { Logger } from "../../common/logger";
+import { checkZip, CodeArchiveError } from "../code-archive";
 import { FunctionStore } from "../function-store";
+import { InflightTracker } from "../inflight";
+import { KnownFunctions } from "../known-functions";
 import { Metrics } from "../metrics";
 import { ResultWaiter } from "../result-waiter";
 import { TaskQueue } from "../task-queue";
@@ -36,11 +39,29 @@ export interface AppDeps {
   queue: TaskQueue;
   invocations: Pick<InvocationStore, "recordQueued" | "forget" | "view">;
   results: Pick<ResultWaiter, "wait" | "cancel" | "size">;
+  /** Invocations accepted here without a result yet: the per-function concurrency limit. */
+  inflight: InflightTracker;
+  /** Told of deploys and removals made here, so their results count under the function at once. */
+  knownFunctions: Pick<KnownFunctions, "added" | "removed">;
   registry: WorkerRegistry;
   metrics: Metrics;
   log: Logger;
-  limits: { maxEventBytes: number; maxCodeBytes: number; maxQueueDepth: number; maxSyncWaiters: number };
+  limits: {
+    maxEventBytes: number;
+    maxCodeBytes: number;
+    maxUnpackedCodeBytes: number;
+    maxQueueDepth: number;
+    maxSyncWaiters: number;
+  };
   syncWaitExtraMs: number;
+  /**
+   * How long an accepted invocation counts against its function's concurrency beyond its timeout and
+   * the synchronous wait's extra (which covers queueing and a cold start): enough for one retry after
+   * the worker running it died (the task comes back after the visibility timeout, 30 s by default).
+   * After that the entry expires, result or not, so a result this controller never saw cannot keep a
+   * function throttled.
+   */
+  inflightGraceMs: number;
   heartbeatIntervalMs: number;
 }
 
@@ -67,7 +88,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: "ok", instanceId: deps.instanceId() });
   });
 
-  app.get("/metrics", async (_req, res) => {
+  // Behind the key: the metrics name every function and show the platform's load (Prometheus sends
+  // it with `authorization: { credentials: <key> }`).
+  app.get("/metrics", requireApiKey, async (_req, res) => {
     deps.metrics.syncWaiters.set(deps.results.size);
     const depth = deps.queue.approximateDepth();
     if (depth !== undefined) deps.metrics.queueDepth.set(depth);
@@ -78,8 +101,10 @@ export function createApp(deps: AppDeps): express.Express {
     const name = functionNameParam(req);
     const body = parseJsonBody(req, DeployFunctionRequest);
     if (body.source !== undefined) checkSyntax(body.source);
+    if (body.zip !== undefined) checkArchive(body.zip, body.handler, deps.limits.maxUnpackedCodeBytes);
     const { record, changed } = await deps.functions.put(name, body);
     functionCache.invalidate(name);
+    deps.knownFunctions.added(name);
     deps.log.info({ function: name, version: record.version, changed }, "function deployed");
     res.status(changed && record.version === 1 ? 201 : 200).json(record);
   });
@@ -99,6 +124,7 @@ export function createApp(deps: AppDeps): express.Express {
     const name = functionNameParam(req);
     const removed = await deps.functions.delete(name);
     functionCache.invalidate(name);
+    deps.knownFunctions.removed(name);
     if (!removed) throw notFound(name);
     deps.log.info({ function: name }, "function removed");
     res.status(204).end();
@@ -113,6 +139,15 @@ export function createApp(deps: AppDeps): express.Express {
     checkCapacity(deps, isAsync);
 
     const invocationId = randomUUID();
+    const waitMs = fn.timeoutMs + deps.syncWaitExtraMs;
+    if (!deps.inflight.admit(invocationId, name, fn.maxConcurrency, waitMs + deps.inflightGraceMs)) {
+      deps.metrics.invocations.inc({ function: name, outcome: "throttled" });
+      throw new ApiError(
+        "TooManyRequests",
+        `function '${name}' is at its concurrency limit of ${fn.maxConcurrency ?? "?"} invocations in flight (maxConcurrency); nothing was enqueued, retry later`,
+        { headers: { "retry-after": "1" } },
+      );
+    }
     const { env, ...taskFunction } = fn;
     const task: InvocationTask = {
       invocationId,
@@ -122,12 +157,12 @@ export function createApp(deps: AppDeps): express.Express {
       mode: isAsync ? "async" : "sync",
       enqueuedAt: Date.now(),
     };
-    const waitMs = fn.timeoutMs + deps.syncWaitExtraMs;
     const resultPromise = isAsync ? undefined : deps.results.wait(invocationId, waitMs);
     try {
       await enqueue(deps, task);
     } catch (err) {
       deps.results.cancel(invocationId);
+      deps.inflight.release(invocationId);
       throw err;
     }
     deps.metrics.invocations.inc({ function: name, outcome: "accepted" });
@@ -141,6 +176,9 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     const result = await resultPromise;
+    // Usually a no-op: the results channel released it already, but a result found by re-reading
+    // the store after a reconnect never passes through the channel.
+    if (result !== undefined) deps.inflight.release(invocationId);
     if (result === undefined) {
       throw new ApiError(
         "GatewayTimeout",
@@ -303,10 +341,18 @@ function parseJsonBody<T extends z.ZodType>(req: Request, schema: T): z.infer<T>
   if (text.trim() === "") throw new ApiError("BadRequest", "the request body is empty; send JSON");
   const parsed = schema.safeParse(parseJson(text, "the request body"));
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ");
+    const details = parsed.error.issues
+      .map((i) => `${i.path.join(".") || "body"}: ${issueText(i)}`)
+      .join("; ");
     throw new ApiError("BadRequest", `invalid request body: ${details}`);
   }
   return parsed.data;
+}
+
+/** The issue's message, with the reasons nested in it (a record key's refinement says why it failed). */
+function issueText(issue: z.core.$ZodIssue): string {
+  const nested = "issues" in issue && Array.isArray(issue.issues) ? issue.issues : [];
+  return nested.length === 0 ? issue.message : `${issue.message} (${nested.map(issueText).join("; ")})`;
 }
 
 /** An empty body is the event `{}`, as when Lambda is invoked without a payload. */
@@ -323,6 +369,15 @@ function checkSyntax(source: string): void {
   } catch (err) {
     if (err instanceof SyntaxError)
       throw new ApiError("BadRequest", `the function source does not parse: ${err.message}`);
+  }
+}
+
+function checkArchive(zipBase64: string, handler: string, maxUnpackedBytes: number): void {
+  try {
+    checkZip(Buffer.from(zipBase64, "base64"), handler, { maxUnpackedBytes });
+  } catch (err) {
+    if (err instanceof CodeArchiveError) throw new ApiError("BadRequest", err.message);
+    throw err;
   }
 }
 
