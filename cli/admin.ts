@@ -6,7 +6,10 @@ export async function adminRequest(method: string, path: string): Promise<unknow
   const state = readDevState(loadCliConfig());
   if (state === undefined || !pidAlive(state.pid))
     throw new UserError("no environment is running: `make dev` starts one");
-  const res = await fetch(`${state.adminUrl}${path}`, { method });
+  const res = await fetch(`${state.adminUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${state.adminToken}` },
+  });
   const body = (await res.json()) as { error?: { message: string } };
   if (!res.ok) throw new UserError(body.error?.message ?? `the environment answered ${res.status}`);
   return body;

@@ -14,6 +14,7 @@ export const DevState = z.object({
   pid: z.number(),
   endpoint: z.string(),
   adminUrl: z.string(),
+  adminToken: z.string(),
   apiKey: z.string(),
   ready: z.boolean(),
   logFile: z.string().optional(),

@@ -101,6 +101,7 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
     pid: process.pid,
     endpoint: env.endpoint,
     adminUrl: admin.url,
+    adminToken: admin.token,
     apiKey: credentials.apiKey,
     ready: true,
     startedAt: started,

@@ -13,6 +13,7 @@ import { fnInvokeCommand } from "./commands/fn-invoke";
 import { fnListCommand } from "./commands/fn-list";
 import { fnRmCommand } from "./commands/fn-rm";
 import { invocationGetCommand } from "./commands/invocation-get";
+import { setupCommand } from "./commands/setup";
 import { workersCommand } from "./commands/workers";
 import { UserError } from "./errors";
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
         .command(devResumeCommand)
         .demandCommand(1, "name a dev command"),
     )
+    .command(setupCommand)
     .command("fn", "Deploy, invoke and manage functions", (y) =>
       y
         .command(fnDeployCommand)

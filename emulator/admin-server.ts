@@ -1,7 +1,9 @@
 /**
  * The local cloud's own control API on 127.0.0.1, for `faas dev status|activities|kill|pause|resume`.
- * It acts on instances the way an operator (or a chaos experiment) would on EC2.
+ * It acts on instances the way an operator (or a chaos experiment) would on EC2. Every call needs the
+ * token written to the CLI's state file (mode 600): any process of the machine reaches the loopback.
  */
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { Environment } from "./environment";
 
@@ -20,7 +22,7 @@ export function environmentStatus(env: Environment): EnvironmentStatus {
     envId: env.envId,
     endpoint: env.endpoint,
     awsEndpoint: env.awsEndpoint,
-    redisUrl: env.redisUrl,
+    redisUrl: withoutPassword(env.redisUrl),
     runtime: env.runtime.kind,
     elasticIp: {
       allocationId: env.resources.eipAllocationId,
@@ -38,14 +40,38 @@ const ACTIONS = {
   terminate: (env: Environment, id: string) => void env.terminate(id),
 } as const;
 
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/i.exec(header ?? "")?.[1] ?? "");
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 export async function startAdminServer(
   env: Environment,
-): Promise<{ url: string; close: () => Promise<void> }> {
+): Promise<{ url: string; token: string; close: () => Promise<void> }> {
+  const token = randomBytes(24).toString("base64url");
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
     };
+    if (!tokenMatches(req.headers.authorization, token))
+      return send(401, {
+        error: {
+          code: "Unauthorized",
+          message: "send 'Authorization: Bearer <adminToken from the dev state file>'",
+        },
+      });
     const action = /^\/instances\/([\w-]+)\/(kill|pause|resume|terminate)$/.exec(req.url ?? "");
     if (req.method === "GET" && req.url === "/status") return send(200, environmentStatus(env));
     if (req.method === "GET" && req.url === "/activities")
@@ -66,6 +92,7 @@ export async function startAdminServer(
   const port = typeof address === "object" && address !== null ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    token,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

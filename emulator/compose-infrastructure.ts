@@ -97,10 +97,13 @@ export class ComposeInfrastructure implements Infrastructure {
       FAAS_PREFIX: o.prefix,
       FAAS_IMAGE_TAG: o.imageTag ?? "local",
       FAAS_VISIBILITY_TIMEOUT_S: String(o.visibilityTimeoutS),
+      FAAS_REDIS_PASSWORD: o.redisPassword,
     };
     const compose = async (...args: string[]) =>
+      // From the repository's root: the compose file names the worker's seccomp profile relative to it.
       (
         await run("docker-compose", ["-f", COMPOSE_FILE, "-p", project, ...args], {
+          cwd: REPO_ROOT,
           env,
           timeout: 180_000,
           maxBuffer: 16 * 1024 * 1024,
@@ -127,7 +130,7 @@ export class ComposeInfrastructure implements Infrastructure {
       const containers = {} as Record<Service, Docker.Container>;
       for (const service of SERVICES) containers[service] = await composeContainer(docker, project, service);
       const awsIp = await ipOn(containers.aws, `${project}_cloud`);
-      const redis = new ContainerRedis(containers.redis, `${project}_private`);
+      const redis = new ContainerRedis(containers.redis, `${project}_private`, o.redisPassword);
       await redis.refreshUrl();
       const infra = new ComposeInfrastructure(
         o,
@@ -202,7 +205,7 @@ export class ComposeInfrastructure implements Infrastructure {
           env: {
             AWS_ENDPOINT_URL: "http://aws:5000",
             AWS_ENDPOINT_URL_SQS: "http://sqs:5000",
-            FAAS_REDIS_URL: "redis://redis:6379",
+            FAAS_REDIS_URL: `redis://:${encodeURIComponent(this.o.redisPassword)}@redis:6379`,
             ...(controller
               ? { FAAS_HOST: "0.0.0.0", FAAS_PORT: String(INSTANCE_PORT) }
               : { FAAS_CONTROLLER_URL: `http://controller:${INSTANCE_PORT}` }),
@@ -267,6 +270,7 @@ export class ComposeInfrastructure implements Infrastructure {
 /**
  * Redis in its container, restarted by stopping and starting the same container: its append-only file
  * (fsync always, compose/docker-compose.yml) lives in the container's own filesystem, so it survives.
+ * It requires the environment's password (images/redis/entrypoint.sh); `url` carries it.
  */
 export class ContainerRedis implements RestartableRedis {
   url = "";
@@ -276,10 +280,11 @@ export class ContainerRedis implements RestartableRedis {
   constructor(
     private readonly container: Docker.Container,
     private readonly network: string,
+    private readonly password: string,
   ) {}
 
   async refreshUrl(): Promise<void> {
-    this.url = `redis://${await ipOn(this.container, this.network)}:6379`;
+    this.url = `redis://:${encodeURIComponent(this.password)}@${await ipOn(this.container, this.network)}:6379`;
   }
 
   async restart(downMs = 0, hard = false): Promise<void> {

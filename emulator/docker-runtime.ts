@@ -9,7 +9,12 @@
  *
  * Where this differs from EC2: the instance shares the host's kernel and the address Docker gives it,
  * not the one moto recorded; the metadata service reports the spec's `privateIp`.
+ *
+ * A worker container gets what its function sandbox (bubblewrap, per-function cgroups) needs, the same
+ * settings as compose/docker-compose.yml's workers (workerHostConfig below, docs/docker.md).
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { PassThrough } from "node:stream";
 import { constants } from "node:os";
 import { createInterface } from "node:readline";
@@ -18,6 +23,27 @@ import { InstanceSpec, Role, RunningInstance, Runtime } from "./runtime";
 
 export const LABEL_DOCKER_ENV = "faas.env";
 export const IMDS_PORT = 1338;
+/** Docker's default seccomp profile plus pivot_root, which bubblewrap needs (images/worker/seccomp-profile.py). */
+export const WORKER_SECCOMP_PROFILE = path.resolve(__dirname, "..", "..", "compose", "worker-seccomp.json");
+
+let workerSeccomp: string | undefined;
+
+/**
+ * The worker runs as root in its container, as on the AMI. CAP_SYS_ADMIN and CAP_SETPCAP serve only the
+ * image's boot script (images/worker/boot.sh: the container's own cgroups made writable, a pid-only proc
+ * so that bubblewrap may mount a new one, a cgroup namespace), which drops both from the bounding set
+ * before the worker starts; the worker keeps CAP_SETUID and CAP_SETGID (setpriv to the sandbox's uid),
+ * CAP_KILL (ending a sandbox's processes) and CAP_SETFCAP (since Linux 5.12 a user namespace that maps
+ * uid 0 needs it: the worker's start-up probe runs bubblewrap as root). no-new-privileges keeps file
+ * capabilities from ever granting anything. The seccomp profile is read once, at the first worker.
+ */
+function workerHostConfig(): { CapAdd: string[]; SecurityOpt: string[] } {
+  workerSeccomp ??= JSON.stringify(JSON.parse(readFileSync(WORKER_SECCOMP_PROFILE, "utf8")));
+  return {
+    CapAdd: ["SETUID", "SETGID", "KILL", "SETFCAP", "SYS_ADMIN", "SETPCAP"],
+    SecurityOpt: ["no-new-privileges:true", `seccomp=${workerSeccomp}`],
+  };
+}
 
 export interface DockerRuntimeOptions {
   docker?: Docker;
@@ -109,11 +135,11 @@ export class DockerRuntime implements Runtime {
         Image: spec.image ?? `faas/${spec.role}:${tag}`,
         Env: envList({ ...spec.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${IMDS_PORT}` }),
         Labels: { ...labels, "faas.part": "service" },
-        // Root in the worker only to run functions as `nobody` (images/worker/Dockerfile).
+        // Root in the worker, to run each function in its own sandbox (images/worker/Dockerfile).
         User: worker ? "0:0" : undefined,
         HostConfig: {
           ...hardening,
-          CapAdd: worker ? ["SETUID", "SETGID", "KILL"] : [],
+          ...(worker ? workerHostConfig() : {}),
           NetworkMode: `container:${eni.id}`,
         },
       });

@@ -25,6 +25,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { sweepWorkerCgroups } from "../services/worker/sandbox/cgroups";
 import { CloudResources, createCloudResources } from "./cloud-resources";
 import { ComposeInfrastructure } from "./compose-infrastructure";
 import { DockerRuntime } from "./docker-runtime";
@@ -545,6 +546,8 @@ export class Environment {
     await this.infrastructure.stop();
     for (const client of Object.values(this.clients)) client.destroy();
     rmSync(this.codeRoot, { recursive: true, force: true });
+    // Workers killed along the way left their (empty) sandbox cgroups behind.
+    if (this.runtime.kind === "process") await sweepWorkerCgroups().catch(() => undefined);
   }
 
   /** Where process instances of this environment keep unpacked function code. */

@@ -24,6 +24,7 @@ export function renderStatus(status: EnvironmentStatus, workers: WorkerList | un
     lines.push(
       `registered workers (controller ${workers.controllerInstanceId}${workers.filling ? ", registry still filling" : ""}): ${workers.workers.length}`,
     );
+    for (const line of sandboxLines(workers)) lines.push(line);
     if (workers.workers.length > 0) {
       lines.push(
         table([
@@ -53,4 +54,20 @@ export function table(rows: string[][]): string {
           .trimEnd(),
     )
     .join("\n");
+}
+
+/** What the workers' function sandboxes guarantee here, once per distinct set (docs/isolation.md). */
+function sandboxLines(workers: WorkerList): string[] {
+  const seen = new Map<string, string[]>();
+  for (const w of workers.workers) {
+    const s = w.sandbox;
+    if (s === undefined) continue;
+    const head =
+      s.mechanism === "bwrap"
+        ? `function sandbox: bubblewrap (${s.namespaces.join(", ")} namespaces; network ${s.network}; /tmp ${s.tmpMb} MB); ` +
+          `host uid per sandbox: ${s.uidPerSandbox ? "yes" : "no"}; cgroup caps: ${s.cgroups.length > 0 ? s.cgroups.join(", ") : "none (RSS watchdog)"}`
+        : "function sandbox: NONE (FAAS_SANDBOX=insecure-process): functions run as plain processes";
+    seen.set(head, s.notes);
+  }
+  return [...seen].flatMap(([head, notes]) => [head, ...notes.map((n) => `  note: ${n}`)]);
 }

@@ -89,10 +89,9 @@ async function main(): Promise<void> {
       .then(() => deleter.drain())
       .finally(() => {
         pool.closeAll();
-        sandbox.cgroups?.close();
         rmSync(config.codeDir, { recursive: true, force: true });
         redis.disconnect();
-        process.exit(0);
+        void (sandbox.cgroups?.close() ?? Promise.resolve()).finally(() => process.exit(0));
       });
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));

@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { delegateCgroups, undelegateCgroups } from "../../services/worker/sandbox/cgroups";
 import { startTestEnvironment } from "../fixtures/environment";
 import { securitySuite } from "./suite";
 
 /**
  * Workers as `nobody`, as on a laptop without sudo: namespaces and a size-capped /tmp, one host uid,
- * and an RSS watchdog instead of cgroups (unless a subtree was delegated by `faas setup`).
+ * and an RSS watchdog instead of cgroups — then again after `faas setup` delegated a cgroup subtree.
  */
 const NOBODY = { uid: 65534, gid: 65534 };
 const workerMain = path.resolve(__dirname, "../../services/worker/main.js");
@@ -26,6 +27,14 @@ function obstacle(): string | undefined {
   return undefined;
 }
 
+const start = () =>
+  startTestEnvironment({
+    workers: 2,
+    workerSlots: 4,
+    workerUser: NOBODY,
+    workerEnv: { FAAS_POLL_WAIT_S: "1", FAAS_MAX_UNPACKED_CODE_BYTES: String(4 * 1024 * 1024) },
+  });
+
 const why = obstacle();
 if (why !== undefined) {
   describe("security: process runtime, workers as an ordinary user", () => {
@@ -35,14 +44,19 @@ if (why !== undefined) {
     });
   });
 } else {
-  securitySuite("process runtime, workers as an ordinary user (nobody)", {
-    hostProcesses: true,
-    start: () =>
-      startTestEnvironment({
-        workers: 2,
-        workerSlots: 4,
-        workerUser: NOBODY,
-        workerEnv: { FAAS_POLL_WAIT_S: "1", FAAS_MAX_UNPACKED_CODE_BYTES: String(4 * 1024 * 1024) },
-      }),
+  securitySuite("process runtime, workers as an ordinary user (nobody)", { hostProcesses: true, start });
+
+  describe("after `faas setup` delegated a cgroup subtree to that user", () => {
+    before(() => {
+      delegateCgroups(NOBODY.uid, NOBODY.gid);
+    });
+    after(async () => {
+      await undelegateCgroups(NOBODY.uid);
+    });
+    securitySuite("process runtime, workers as nobody with delegated cgroups", {
+      hostProcesses: true,
+      start,
+      expectCgroups: true,
+    });
   });
 }

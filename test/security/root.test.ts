@@ -4,6 +4,7 @@ import { securitySuite } from "./suite";
 /** Workers as root, as on the AMI: a host uid and cgroups per sandbox. */
 securitySuite("process runtime, workers as root", {
   hostProcesses: true,
+  expectCgroups: true,
   start: () =>
     startTestEnvironment({
       workers: 2,

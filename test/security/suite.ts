@@ -12,6 +12,7 @@ import path from "node:path";
 import net from "node:net";
 import AdmZip from "adm-zip";
 import { SandboxGuarantees } from "../../contracts";
+import { startAdminServer } from "../../emulator/admin-server";
 import { TestEnvironment, waitFor } from "../fixtures/environment";
 import { ATTACKS } from "./attacks";
 
@@ -22,6 +23,8 @@ export interface SuiteTarget {
   start: () => Promise<TestEnvironment>;
   /** Whether the test process can see the sandboxes' processes in its own /proc (not on Docker). */
   hostProcesses: boolean;
+  /** The sandboxes must report cgroup caps here (root, or a delegated subtree). */
+  expectCgroups?: boolean;
 }
 
 function skip(ctx: Mocha.Context, reason: string): void {
@@ -111,6 +114,8 @@ export function securitySuite(title: string, target: SuiteTarget): void {
       expect(sandbox?.mechanism).to.equal("bwrap");
       expect(sandbox?.network).to.equal("none");
       expect(sandbox?.namespaces).to.include.members(["user", "pid", "mount", "network"]);
+      if (target.expectCgroups === true)
+        expect(sandbox?.cgroups).to.include.members(["memory", "cpu", "pids", "freezer"]);
     });
 
     describe("paths", () => {
@@ -232,6 +237,25 @@ export function securitySuite(title: string, target: SuiteTarget): void {
           socket.once("error", reject);
         });
         expect(reply).to.match(/^-NOAUTH/);
+      });
+
+      it("the local cloud's admin API (kill, pause) needs its token", async () => {
+        const admin = await startAdminServer(t.env);
+        try {
+          const victim = t.env.live("controller")[0]?.instanceId ?? "none";
+          const anonymous = await fetch(`${admin.url}/instances/${victim}/kill`, { method: "POST" });
+          expect(anonymous.status).to.equal(401);
+          expect(t.env.live("controller").map((i) => i.instanceId)).to.include(victim);
+          const status = await fetch(`${admin.url}/status`, {
+            headers: { authorization: `Bearer ${admin.token}` },
+          });
+          expect(status.status).to.equal(200);
+          expect(JSON.stringify(await status.json()), "no Redis password in the status").to.not.include(
+            new URL(t.env.redisUrl).password,
+          );
+        } finally {
+          await admin.close();
+        }
       });
 
       it("a queued task does not carry the function's env vars in clear", async () => {

@@ -7,7 +7,15 @@
  * cgroup v2 (a unified hierarchy with these controllers) is not supported yet: the worker then reports
  * no cgroup guarantees and falls back to its RSS watchdog (docs/isolation.md).
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { readFile, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -45,6 +53,7 @@ export class CgroupTree {
       const relative = ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
       const candidates = [path.join(mount.point, relative), path.join(mount.point, `faas-user-${uid}`)];
       const usable = candidates.find((dir) => tryMkdir(path.join(dir, name)));
+      if (usable !== undefined) sweepDeadWorkers(usable);
       if (usable === undefined)
         return {
           unavailable: `cannot create cgroups under ${candidates.join(" or ")} (as uid ${uid}; \`sudo bin/faas setup\` delegates one)`,
@@ -75,15 +84,9 @@ export class CgroupTree {
     return new SandboxCgroup(dirs);
   }
 
-  /** Removes this worker's folders (each sandbox removes its own first). */
-  close(): void {
-    for (const dir of Object.values(this.parents)) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // still holds a sandbox that is dying; the next boot's parent is another folder
-      }
-    }
+  /** Removes this worker's folders once the sandboxes in them are gone (waits up to `waitMs`). */
+  async close(waitMs = 3000): Promise<void> {
+    await Promise.all(Object.values(this.parents).map((dir) => removeTree(dir, waitMs)));
   }
 }
 
@@ -163,6 +166,122 @@ export class SandboxCgroup {
   }
 }
 
+/**
+ * For the local cloud at stop: removes the cgroup folders its workers left (workers killed by chaos
+ * or by a test), under this process's own cgroups and any delegated subtree.
+ */
+export async function sweepWorkerCgroups(procRoot = "/proc/self"): Promise<void> {
+  const own = ownCgroups(procRoot);
+  const mounts = cgroupMounts(procRoot);
+  if (mounts === undefined) return;
+  const pending: Promise<boolean>[] = [];
+  for (const c of CONTROLLERS) {
+    const mount = mounts.get(c);
+    if (mount === undefined) continue;
+    const ownPath = own.get(c) ?? "/";
+    const relative = ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
+    const parents = [path.join(mount.point, relative)];
+    try {
+      for (const e of readdirSync(mount.point))
+        if (e.startsWith("faas-user-")) parents.push(path.join(mount.point, e));
+    } catch {
+      // nothing to sweep
+    }
+    for (const parent of parents) {
+      let entries: string[];
+      try {
+        entries = readdirSync(parent);
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const pid = /^faas-worker-(\d+)$/.exec(e)?.[1];
+        if (pid !== undefined && !alive(Number(pid))) pending.push(removeTree(path.join(parent, e), 2000));
+      }
+    }
+  }
+  await Promise.all(pending);
+}
+
+/**
+ * Removes the folders of workers of this host that died without cleaning up (SIGKILL): their
+ * sandboxes died with them (parent-death signal), so the folders are empty of processes.
+ */
+function sweepDeadWorkers(parent: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = /^faas-worker-(\d+)$/.exec(entry)?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    void removeTree(path.join(parent, entry), 2000);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** rmdir of a cgroup folder and every folder below it, deepest first, retried while processes leave. */
+export async function removeTree(dir: string, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (removeTreeOnce(dir)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function removeTreeOnce(dir: string): boolean {
+  let children: string[];
+  try {
+    children = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT";
+  }
+  let ok = true;
+  for (const child of children) ok = removeTreeOnce(path.join(dir, child)) && ok;
+  endProcesses(dir);
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT";
+  }
+  return ok;
+}
+
+/**
+ * Ends what is left in one cgroup folder: thawed first (a frozen process takes no signal, not even
+ * the parent-death signal of its sandbox), then SIGKILLed.
+ */
+function endProcesses(dir: string): void {
+  try {
+    const freezer = path.join(dir, "freezer.state");
+    if (existsSync(freezer) && readFileSync(freezer, "utf8").trim() !== "THAWED")
+      writeFileSync(freezer, "THAWED");
+    for (const pid of readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n")) {
+      if (pid === "") continue;
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  } catch {
+    // the folder went away meanwhile
+  }
+}
+
 function tryMkdir(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true });
@@ -209,4 +328,41 @@ function cgroupMounts(procRoot: string): Map<string, { point: string; root: stri
     }
   }
   return out.size > 0 ? out : undefined;
+}
+
+/**
+ * `faas setup`: as root, gives a user a cgroup subtree of their own in each controller
+ * (`/sys/fs/cgroup/<controller>/faas-user-<uid>`), so workers run by that user cap their sandboxes
+ * too. It grants only that: the user can create cgroups below it and move their own processes there.
+ * cgroup file systems do not survive a reboot: run it again after one.
+ */
+export function delegateCgroups(uid: number, gid: number, procRoot = "/proc/self"): string[] {
+  const mounts = cgroupMounts(procRoot);
+  if (mounts === undefined)
+    throw new Error("no cgroup v1 hierarchy is mounted (cgroup v2 is not supported yet)");
+  const made: string[] = [];
+  for (const c of CONTROLLERS) {
+    const mount = mounts.get(c);
+    if (mount === undefined) throw new Error(`the cgroup v1 '${c}' controller is not mounted`);
+    const dir = path.join(mount.point, `faas-user-${uid}`);
+    mkdirSync(dir, { recursive: true });
+    for (const file of ["", "cgroup.procs", "tasks"]) chownSync(path.join(dir, file), uid, gid);
+    made.push(dir);
+  }
+  return made;
+}
+
+/** Undoes `delegateCgroups`; fails while a worker of that user still runs sandboxes. */
+export async function undelegateCgroups(uid: number, procRoot = "/proc/self"): Promise<string[]> {
+  const dirs = [
+    ...new Set(
+      [...(cgroupMounts(procRoot)?.values() ?? [])].map((m) => path.join(m.point, `faas-user-${uid}`)),
+    ),
+  ];
+  const present = dirs.filter((d) => existsSync(d));
+  // Together: the freezer's folders thaw what the others are waiting for.
+  const done = await Promise.all(present.map((d) => removeTree(d, 3000)));
+  const stuck = present.filter((_, i) => done[i] !== true);
+  if (stuck.length > 0) throw new Error(`${stuck.join(", ")} still hold running sandboxes`);
+  return present;
 }
