@@ -24,6 +24,7 @@ import { Environment } from "../emulator/environment";
 import { freePort } from "../emulator/ports";
 import { waitForWorkers } from "../emulator/readiness";
 import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
+import { printSandboxCost, sandboxCost } from "./sandbox";
 import { ms, summarize } from "./stats";
 
 const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
@@ -43,6 +44,16 @@ async function main(): Promise<void> {
     .option("ceiling-seconds", { type: "number", default: 10 })
     .option("send-concurrency", { type: "number", default: 2, describe: "FAAS_QUEUE_SEND_CONCURRENCY" })
     .option("pollers", { type: "number", default: 2, describe: "FAAS_WORKER_POLLERS" })
+    .option("sandbox", {
+      choices: ["bwrap", "insecure-process"] as const,
+      default: "bwrap" as const,
+      describe: "FAAS_SANDBOX of the workers: compare the platform's figures with and without isolation",
+    })
+    .option("sandbox-rounds", {
+      type: "number",
+      default: 30,
+      describe: "cold starts per mechanism in the sandbox-cost section (warm invocations: 10x); 0 skips it",
+    })
     .option("runtime", {
       choices: RUNTIME_REQUESTS,
       default: "process" as const,
@@ -50,6 +61,9 @@ async function main(): Promise<void> {
     })
     .strict()
     .parseAsync();
+
+  if (args["sandbox-rounds"] > 0)
+    printSandboxCost(await sandboxCost(SOURCE, args["sandbox-rounds"], args["sandbox-rounds"] * 10));
 
   const apiKey = `bench-${randomBytes(16).toString("hex")}`;
   const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
@@ -64,7 +78,7 @@ async function main(): Promise<void> {
     workerSlots: args.slots,
     runtime: choice.kind,
     controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
-    workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers) },
+    workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers), FAAS_SANDBOX: args.sandbox },
     apiKey,
     workerSecret: randomBytes(24).toString("hex"),
     logLevel: "warn",
@@ -94,6 +108,7 @@ interface Args {
   slots: number;
   "send-concurrency": number;
   pollers: number;
+  sandbox: "bwrap" | "insecure-process";
 }
 
 async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
@@ -139,7 +154,7 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
 
   const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
   process.stdout.write(
-    `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime)\n`,
+    `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime, FAAS_SANDBOX=${args.sandbox})\n`,
   );
   line("baseline: handler in-process p50 / p99", `${ms(base.p50)} / ${ms(base.p99)}`);
   line(

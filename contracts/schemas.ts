@@ -135,6 +135,15 @@ export const InvocationResult = z.object({
 });
 export type InvocationResult = z.infer<typeof InvocationResult>;
 
+/**
+ * Published instead of the result when the result is large (over RESULT_INLINE_BYTES): the subscriber
+ * reads it from the store. A channel subscriber must never be handed megabytes at once: Redis drops a
+ * subscriber whose output buffer passes its limit (32 MB), and with it every waiter's wake-up.
+ */
+export const ResultNotice = z.object({ invocationId: z.uuid(), notice: z.literal("stored") });
+export type ResultNotice = z.infer<typeof ResultNotice>;
+export const RESULT_INLINE_BYTES = 64 * 1024;
+
 /** `GET /api/invocations/{id}` */
 export const InvocationView = z.object({
   id: z.uuid(),

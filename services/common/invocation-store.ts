@@ -4,13 +4,13 @@
  *   faas:inv:{id}     hash: function, status, attempts, workerId, enqueuedAt, startedAt (TTL)
  *   faas:result:{id}  the terminal InvocationResult as JSON, written once with SET NX (TTL)
  *   faas:lock:{id}    the execution lease: the worker that may run this invocation now (PX)
- *   faas:results      pub/sub channel carrying each stored result
+ *   faas:results      pub/sub channel carrying each stored result (a notice for large ones)
  *
  * Results are exactly-once because `storeResult` is a single SET NX; executions never overlap
  * because a worker runs a task only while it holds the lease and the result does not exist yet.
  */
 import { Redis } from "ioredis";
-import { InvocationResult, InvocationView } from "../../contracts";
+import { InvocationResult, InvocationView, RESULT_INLINE_BYTES, ResultNotice } from "../../contracts";
 
 export const RESULTS_CHANNEL = "faas:results";
 const invKey = (id: string) => `faas:inv:${id}`;
@@ -45,7 +45,7 @@ if owner and owner ~= ARGV[5] then return -1 end
 if redis.call("set", KEYS[1], ARGV[1], "NX", "EX", ARGV[2]) then
   redis.call("hset", KEYS[2], "status", ARGV[4], "workerId", ARGV[5])
   redis.call("expire", KEYS[2], ARGV[2])
-  redis.call("publish", ARGV[3], ARGV[1])
+  redis.call("publish", ARGV[3], ARGV[6])
   if redis.call("get", KEYS[3]) == ARGV[5] then redis.call("del", KEYS[3]) end
   return 1
 end
@@ -99,6 +99,8 @@ export class InvocationStore {
 
   async storeResult(result: InvocationResult): Promise<"stored" | "duplicate" | "lease-lost"> {
     const json = JSON.stringify(result);
+    const notice: ResultNotice = { invocationId: result.invocationId, notice: "stored" };
+    const published = Buffer.byteLength(json) > RESULT_INLINE_BYTES ? JSON.stringify(notice) : json;
     const stored = await this.redis.eval(
       STORE_RESULT,
       3,
@@ -110,6 +112,7 @@ export class InvocationStore {
       RESULTS_CHANNEL,
       result.status,
       result.workerId,
+      published,
     );
     return stored === 1 ? "stored" : stored === 0 ? "duplicate" : "lease-lost";
   }

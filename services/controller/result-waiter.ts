@@ -8,12 +8,15 @@
  * unparsed, and only what validates as an InvocationResult goes further.
  */
 import { Redis } from "ioredis";
-import { InvocationResult, MAX_RESULT_BYTES } from "../../contracts";
+import { InvocationResult, RESULT_INLINE_BYTES, ResultNotice } from "../../contracts";
 import { InvocationStore, RESULTS_CHANNEL } from "../common/invocation-store";
 import { Logger } from "../common/logger";
 
-/** A result's value is at most MAX_RESULT_BYTES; the rest (logs are capped at 16 KiB, ids, error) fits in 1 MiB. */
-export const MAX_RESULT_MESSAGE_CHARS = MAX_RESULT_BYTES + 1024 * 1024;
+/**
+ * Results over RESULT_INLINE_BYTES come as a notice and are read from the store; what is published
+ * inline (the result, its logs capped at 16 KiB, ids, error) fits well within this.
+ */
+export const MAX_RESULT_MESSAGE_CHARS = RESULT_INLINE_BYTES + 256 * 1024;
 
 interface Waiter {
   resolve: (result: InvocationResult | undefined) => void;
@@ -73,7 +76,13 @@ export class ResultWaiter {
     }
     let result: InvocationResult;
     try {
-      result = InvocationResult.parse(JSON.parse(message));
+      const parsed = JSON.parse(message) as unknown;
+      const notice = ResultNotice.safeParse(parsed);
+      if (notice.success) {
+        void this.fetchStored(notice.data.invocationId);
+        return;
+      }
+      result = InvocationResult.parse(parsed);
     } catch (err) {
       this.log.warn({ err: String(err).slice(0, 300) }, "ignoring malformed result message");
       this.onInvalid();
@@ -81,6 +90,17 @@ export class ResultWaiter {
     }
     this.onResult(result);
     this.settle(result.invocationId, result);
+  }
+
+  /** A large result: read it from the store (a notice for an id with no result there is ignored). */
+  private async fetchStored(id: string): Promise<void> {
+    const result = await this.store.getResult(id).catch(() => undefined);
+    if (result === undefined) {
+      this.onInvalid();
+      return;
+    }
+    this.onResult(result);
+    this.settle(id, result);
   }
 
   private settle(id: string, result: InvocationResult): void {

@@ -91,7 +91,11 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
     const acquired = deps.pool.acquire(fn, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
-    await deps.pool.release(acquired.proc, dir, outcome.status === "succeeded" && !lease.lost);
+    // Off the result's path: parking (stray-process check, freezing) finishes before the runtime is
+    // handed to another invocation, but this one's caller does not wait for it.
+    void deps.pool
+      .release(acquired.proc, dir, outcome.status === "succeeded" && !lease.lost)
+      .catch((err: unknown) => log.warn({ err: String(err) }, "could not park a function runtime"));
   } catch (err) {
     const known = err instanceof CodeError || err instanceof EnvSealError;
     outcome = {

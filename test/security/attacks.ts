@@ -66,6 +66,7 @@ export const ATTACKS = {
   returnsFunction: `exports.handler = async () => () => 1;`,
   returnsBigInt: `exports.handler = async () => ({ n: 10n });`,
   returnsCycle: `exports.handler = async () => { const a = {}; a.self = a; return a; };`,
+  returnsLarge: `exports.handler = async (event) => "x".repeat(event.bytes);`,
   returnsTooMuch: `exports.handler = async () => "x".repeat(7 * 1024 * 1024);`,
   throwsNonError: `exports.handler = async () => { throw { toString() { throw new Error("nope"); } }; };`,
   /** Writes garbage, then a frame header announcing 1 GiB, straight onto the worker's channel. */

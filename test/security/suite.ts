@@ -198,6 +198,17 @@ export function securitySuite(title: string, target: SuiteTarget): void {
         });
       }
 
+      it("results up to the cap reach their callers, several at once, without flooding the controller", async () => {
+        const bytes = 5 * 1024 * 1024;
+        const answers = await Promise.all([1, 2, 3, 4].map(() => t.api.invoke("returns-large", { bytes })));
+        for (const res of answers) {
+          expect(res.status, res.text.slice(0, 200)).to.equal(200);
+          expect((res.body as string).length).to.equal(bytes);
+        }
+        const health = await fetch(`${t.env.endpoint}/healthz`);
+        expect(health.status).to.equal(200);
+      });
+
       it("every worker is still the same, registered and serving", async () => {
         const workers = await t.api.workers();
         expect(workers.workers.map((w) => w.workerId).sort()).to.deep.equal(workersBefore);

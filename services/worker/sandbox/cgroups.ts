@@ -123,12 +123,13 @@ export class SandboxCgroup {
       : 0;
   }
 
+  /** Starts freezing; the kernel completes it on its own (an invocation sent meanwhile waits in the socket). */
   async freeze(): Promise<void> {
-    await this.setFreezer("FROZEN");
+    await this.setFreezer("FROZEN", false);
   }
 
   async thaw(): Promise<void> {
-    await this.setFreezer("THAWED");
+    await this.setFreezer("THAWED", false);
   }
 
   /** SIGKILLs every process in the sandbox, frozen first so none can fork meanwhile. */
@@ -156,9 +157,10 @@ export class SandboxCgroup {
     await Promise.all(Object.values(this.dirs).map((dir) => rmdir(dir).catch(() => undefined)));
   }
 
-  private async setFreezer(state: "FROZEN" | "THAWED"): Promise<void> {
+  private async setFreezer(state: "FROZEN" | "THAWED", wait = true): Promise<void> {
     const file = path.join(this.dirs.freezer, "freezer.state");
     await writeFile(file, state);
+    if (!wait) return;
     for (let i = 0; i < 100; i++) {
       if ((await readFile(file, "utf8")).trim() === state) return;
       await new Promise((r) => setTimeout(r, 2));
