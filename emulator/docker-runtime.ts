@@ -33,14 +33,14 @@ let workerSeccomp: string | undefined;
  * image's boot script (images/worker/boot.sh: the container's own cgroups made writable, a pid-only proc
  * so that bubblewrap may mount a new one, a cgroup namespace), which drops both from the bounding set
  * before the worker starts; the worker keeps CAP_SETUID and CAP_SETGID (setpriv to the sandbox's uid),
- * CAP_KILL (ending a sandbox's processes) and CAP_SETFCAP (since Linux 5.12 a user namespace that maps
- * uid 0 needs it: the worker's start-up probe runs bubblewrap as root). no-new-privileges keeps file
- * capabilities from ever granting anything. The seccomp profile is read once, at the first worker.
+ * and CAP_KILL (ending a sandbox's processes). Its start-up probe runs bubblewrap as a sandbox uid, as
+ * the sandboxes themselves do, so no CAP_SETFCAP (which mapping uid 0 would need since Linux 5.12).
+ * no-new-privileges keeps file capabilities from ever granting anything. The seccomp profile is read once, at the first worker.
  */
 function workerHostConfig(): { CapAdd: string[]; SecurityOpt: string[] } {
   workerSeccomp ??= JSON.stringify(JSON.parse(readFileSync(WORKER_SECCOMP_PROFILE, "utf8")));
   return {
-    CapAdd: ["SETUID", "SETGID", "KILL", "SETFCAP", "SYS_ADMIN", "SETPCAP"],
+    CapAdd: ["SETUID", "SETGID", "KILL", "SYS_ADMIN", "SETPCAP"],
     SecurityOpt: ["no-new-privileges:true", `seccomp=${workerSeccomp}`],
   };
 }

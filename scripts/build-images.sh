@@ -12,7 +12,9 @@
 #
 # The application bundle is the one Packer bakes into the AMIs: dist/{contracts,services,emulator},
 # package.json and production node_modules (`npm ci --omit=dev` in a staging copy, cached by the
-# lockfile's hash under .faas/image-cache). The classic builder only: no buildx, no RUN steps.
+# lockfile's hash under .faas/image-cache). The worker adds the sandbox tools (images/worker/build-rootfs.sh:
+# Debian's bubblewrap, installed on this host with apt when missing, setpriv, dash, mount, unshare).
+# The classic builder only: no buildx, no RUN steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOCKER_BUILDKIT=0
@@ -80,6 +82,14 @@ bundle() { # the application bundle, staged once per run
   }
 }
 
+# The worker's sandbox is bubblewrap from Debian's package, taken from this host like every other binary.
+if wants worker && ! command -v bwrap >/dev/null; then
+  say "installing bubblewrap from Debian's packages (the worker's sandbox)"
+  if [ ! -f /tmp/.faas-apt-updated ]; then apt-get -o DPkg::Lock::Timeout=300 update -qq && touch /tmp/.faas-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends bubblewrap >/dev/null ||
+    { say "could not install bubblewrap: run \`apt-get install -y bubblewrap\` as root"; exit 1; }
+fi
+
 if [ "$BASE_IMAGE" = "$OFFLINE_BASE" ] && { wants node-base || wants controller || wants worker; }; then
   mkdir -p "$STAGE/node-base"
   bash images/base/build-rootfs.sh "$STAGE/node-base/rootfs"
@@ -89,6 +99,10 @@ fi
 for role in controller worker; do
   if wants "$role"; then
     bundle
+    if [ "$role" = worker ]; then
+      rm -rf "$STAGE/app/worker-root"
+      bash images/worker/build-rootfs.sh "$STAGE/app/worker-root"
+    fi
     build "$role" "$STAGE/app" --build-arg "BASE_IMAGE=$BASE_IMAGE"
   fi
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The offline Node.js base: FROM scratch with this host's node and the libraries it links, setpriv (the
-# worker's sandbox drops to `nobody` through it), users root, faas (10001) and nobody, and a /tmp.
+# worker drops to a sandbox's uid through it), users root, faas (10001) and nobody, and a /tmp.
 # It plays the part of node:20-bookworm-slim on machines that cannot pull it.
 set -euo pipefail
 ROOT=$1

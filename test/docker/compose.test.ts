@@ -2,10 +2,13 @@
  * The containerized topology: compose brings up the VPC (public, internal private, internal cloud), the
  * platform deploys and invokes through the edge on 127.0.0.1, a worker reaches only its endpoints and
  * the controller's private address, and a killed controller is replaced by a Docker-runtime instance
- * with a new instance id that claims the Elastic IP. Traffic goes only to this machine's own addresses.
+ * with a new instance id that claims the Elastic IP. Inside a worker container, the exact command the
+ * worker runs a function with (a cgroup attach, setpriv, bubblewrap) works and contains the function.
+ * Traffic goes only to this machine's own addresses.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import {
   DescribeAddressesCommand,
@@ -17,6 +20,7 @@ import { DockerInstance, DockerRuntime } from "../../emulator/docker-runtime";
 import { waitFor } from "../fixtures/environment";
 import {
   dockerOrSkipReason,
+  execIn,
   ipOn,
   listenOn,
   probeFrom,
@@ -51,7 +55,7 @@ describe("docker: the compose topology", function () {
     }
   });
 
-  it("deploys and invokes through the edge on 127.0.0.1, functions running as nobody", async function () {
+  it("deploys and invokes through the edge on 127.0.0.1, functions running in their sandbox", async function () {
     const t = topology!;
     const deployed = await t.api.deploy(
       "hello",
@@ -62,7 +66,8 @@ describe("docker: the compose topology", function () {
     expect(answer.status, answer.text).to.equal(200);
     const body = answer.body as { hello: string; uid: number; env: string[] };
     expect(body.hello).to.equal("docker");
-    expect(body.uid).to.equal(65534);
+    // The sandbox's own uid (bubblewrap's --uid); on the host it is one of the worker's pool's.
+    expect(body.uid).to.equal(1000);
     expect(body.env.filter((k) => k.startsWith("AWS_") || k === "FAAS_WORKER_SECRET")).to.deep.equal([]);
     process.stderr.write(`      compose up to first invocation: ${Date.now() - startedAt} ms\n`);
   });
@@ -139,6 +144,115 @@ describe("docker: the compose topology", function () {
     }
   });
 
+  it("runs a function in the worker container's sandbox: its own uid, only lo, its own processes, its cgroup", async function () {
+    const t = topology!;
+    const worker = await t.container("worker-1");
+    const id = `test-${randomBytes(4).toString("hex")}`;
+    const limit = 128 * 1024 * 1024;
+    // What the worker does for a sandbox: code readable by any uid, one cgroup per controller under its
+    // own (`/` in its cgroup namespace, images/worker/boot.sh), a memory limit. The image has no
+    // coreutils: node does the preparing, as the worker would.
+    const prepare = `
+      const fs = require("fs"), [id, limit] = process.argv.slice(1);
+      fs.mkdirSync("/tmp/" + id + "/code", { recursive: true, mode: 0o755 });
+      fs.chmodSync("/tmp/" + id, 0o755);
+      fs.writeFileSync("/tmp/" + id + "/code/index.js", ${JSON.stringify(SANDBOX_PROBE)}, { mode: 0o644 });
+      fs.writeFileSync("/tmp/" + id + "/info.js", 'require("/var/task/index.js")', { mode: 0o644 });
+      fs.writeFileSync("/tmp/" + id + "/hog.js", ${JSON.stringify(MEMORY_HOG)}, { mode: 0o644 });
+      for (const c of ["memory", "cpu", "pids", "freezer"])
+        fs.mkdirSync("/sys/fs/cgroup/" + c + "/faas-sandboxes/" + id, { recursive: true });
+      fs.writeFileSync("/sys/fs/cgroup/memory/faas-sandboxes/" + id + "/memory.limit_in_bytes", limit);
+      fs.writeFileSync("/sys/fs/cgroup/pids/faas-sandboxes/" + id + "/pids.max", "64");`;
+    const cleanup = `
+      const fs = require("fs"), id = process.argv[1];
+      for (const c of ["memory", "cpu", "pids", "freezer"])
+        try { fs.rmdirSync("/sys/fs/cgroup/" + c + "/faas-sandboxes/" + id); } catch (e) { console.error(e.message); }
+      fs.rmSync("/tmp/" + id, { recursive: true, force: true });`;
+    const cgroup = (c: string) => `/sys/fs/cgroup/${c}/faas-sandboxes/${id}`;
+    const read = async (file: string) =>
+      (
+        await execIn(worker, [
+          "node",
+          "-e",
+          `process.stdout.write(require("fs").readFileSync(${JSON.stringify(file)}, "utf8"))`,
+        ])
+      ).stdout.trim();
+    const sandboxed = (bootstrap: string) => [
+      "/bin/sh",
+      "-c",
+      'for f; do shift; [ "$f" = -- ] && break; echo $$ > "$f"; done; exec "$@"',
+      "sh",
+      ...["memory", "cpu", "pids", "freezer"].map((c) => `${cgroup(c)}/cgroup.procs`),
+      "--",
+      ...["/usr/bin/setpriv", "--reuid", "100123", "--regid", "100123", "--clear-groups", "--"],
+      ...["/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"],
+      ...["--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"],
+      ...["--symlink", "usr/bin", "/bin", "--ro-bind", "/usr/bin/node", "/opt/faas/node"],
+      ...[
+        "--ro-bind",
+        `/tmp/${id}/${bootstrap}`,
+        "/opt/faas/bootstrap.js",
+        "--ro-bind",
+        `/tmp/${id}/code`,
+        "/var/task",
+      ],
+      ...[
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        "67108864",
+        "--tmpfs",
+        "/tmp",
+        "--chdir",
+        "/var/task",
+      ],
+      ...[
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--hostname",
+        "sandbox",
+        "/opt/faas/node",
+        "/opt/faas/bootstrap.js",
+      ],
+    ];
+    const prepared = await execIn(worker, ["node", "-e", prepare, id, String(limit)]);
+    expect(prepared.code, prepared.stderr).to.equal(0);
+    try {
+      const info = await execIn(worker, sandboxed("info.js"));
+      expect(info.code, info.stderr).to.equal(0);
+      const seen = JSON.parse(info.stdout) as {
+        uid: number;
+        interfaces: string[];
+        pids: string[];
+        hostname: string;
+        redis: string;
+      };
+      expect(seen.uid).to.equal(1000);
+      expect(seen.interfaces, "network interfaces").to.deep.equal(["lo"]);
+      // bubblewrap's init (1) and node (2): nothing of the worker's container.
+      expect(seen.pids, "processes in /proc").to.deep.equal(["1", "2"]);
+      expect(seen.hostname).to.equal("sandbox");
+      expect(seen.redis, "resolving redis").to.be.oneOf(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED"]);
+      expect(Number(await read(`${cgroup("memory")}/memory.limit_in_bytes`))).to.equal(limit);
+      expect(
+        Number(await read(`${cgroup("memory")}/memory.max_usage_in_bytes`)),
+        "charged to its cgroup",
+      ).to.be.above(0);
+
+      // A function that allocates 3x its limit is killed by the kernel inside its cgroup.
+      const hog = await execIn(worker, sandboxed("hog.js"), 60_000);
+      expect(hog.stdout, "the hog survived its memory limit").to.not.include("survived");
+      expect(hog.code).to.not.equal(0);
+      expect(await read(`${cgroup("memory")}/memory.oom_control`)).to.match(/oom_kill [1-9]/);
+    } finally {
+      await execIn(worker, ["node", "-e", cleanup, id]).catch(() => undefined);
+    }
+  });
+
   it("replaces a killed controller with a new instance that claims the Elastic IP", async function () {
     const t = topology!;
     const aws = await t.container("aws");
@@ -211,3 +325,22 @@ describe("docker: the compose topology", function () {
     ec2.destroy();
   });
 });
+
+/** What the sandboxed test function reports: who and where it is, what it can see and resolve. */
+const SANDBOX_PROBE = `
+const fs = require("fs"), os = require("os");
+require("dns").lookup("redis", (err) => {
+  console.log(JSON.stringify({
+    uid: process.getuid(),
+    interfaces: Object.keys(os.networkInterfaces()),
+    pids: fs.readdirSync("/proc").filter((d) => /^[0-9]+$/.test(d)),
+    hostname: os.hostname(),
+    redis: err ? err.code : "resolved",
+  }));
+});`;
+
+/** Allocates (and touches) up to 384 MB in 8 MB steps; prints "survived" if nothing stopped it. */
+const MEMORY_HOG = `
+const held = [];
+for (let i = 0; i < 48; i++) held.push(Buffer.alloc(8 * 1024 * 1024, 1));
+console.log("survived", held.length);`;

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { DockerRuntime } from "../../emulator/docker-runtime";
@@ -65,14 +66,18 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
     FAAS_EDGE_PORT: String(edgePort),
     FAAS_API_KEY: apiKey,
     FAAS_WORKER_SECRET: `test-secret-${randomBytes(12).toString("hex")}`,
+    FAAS_REDIS_PASSWORD: randomBytes(24).toString("base64url"),
+    FAAS_ENV_KEY: randomBytes(32).toString("base64url"),
     FAAS_HEARTBEAT_INTERVAL_MS: "1000",
     FAAS_WORKER_DEAD_AFTER_MS: "5000",
     FAAS_POLL_WAIT_S: "2",
     ...env,
   };
   const compose = async (...args: string[]): Promise<string> =>
+    // From the repository's root: the compose file names the worker's seccomp profile relative to it.
     (
       await run("docker-compose", ["-f", COMPOSE_FILE, "-p", project, ...args], {
+        cwd: ROOT,
         env: composeEnv,
         timeout: 180_000,
         maxBuffer: 16 * 1024 * 1024,
@@ -141,6 +146,46 @@ export async function probeFrom(container: Docker.Container, host: string, port:
     byte < 32 ? " " : String.fromCharCode(byte),
   ).join("");
   return text.trim().split(/\s+/).pop() ?? "";
+}
+
+/** Runs a command in a container (as its user, root in a worker) and collects its exit code and output. */
+export async function execIn(
+  container: Docker.Container,
+  cmd: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const sink = (chunks: Buffer[]) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+  (
+    container.modem as {
+      demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void;
+    }
+  ).demuxStream(stream, sink(out), sink(err));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    new Promise<void>((resolve) => stream.on("end", resolve)),
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${cmd.join(" ")} did not end within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const info = (await exec.inspect()) as { ExitCode: number | null };
+  return {
+    code: info.ExitCode,
+    stdout: Buffer.concat(out).toString("utf8"),
+    stderr: Buffer.concat(err).toString("utf8"),
+  };
 }
 
 /** A listener the test owns, on an address of this host (a bridge gateway): the hole Docker leaves. */

@@ -112,26 +112,40 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
       `cannot build function sandboxes: ${missing.join(", ")} not found (apt-get install -y bubblewrap util-linux); ` +
         "set FAAS_SANDBOX=insecure-process to run functions without isolation",
     );
-  const probe = spawnSync(
+  // The probe runs exactly as a sandbox will: as a sandbox uid when root (so no capability beyond
+  // setuid is needed to map it), as the worker's own uid otherwise.
+  const probeArgs = [
     base.tools.bwrap,
-    [
-      "--unshare-all",
-      "--unshare-user",
-      "--disable-userns",
-      "--die-with-parent",
-      ...base.systemBinds,
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--tmpfs",
-      "/tmp",
-      "/bin/sh",
-      "-c",
-      "exit 0",
-    ],
-    { encoding: "utf8", timeout: 10_000, env: { PATH: "/usr/bin:/bin" } },
-  );
+    "--unshare-all",
+    "--unshare-user",
+    "--disable-userns",
+    "--die-with-parent",
+    ...base.systemBinds,
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--tmpfs",
+    "/tmp",
+    "/bin/sh",
+    "-c",
+    "exit 0",
+  ];
+  const [probeCommand = base.tools.bwrap, ...probeRest] = root
+    ? [
+        base.tools.setpriv,
+        `--reuid=${o.uidBase}`,
+        `--regid=${o.uidBase}`,
+        "--clear-groups",
+        "--",
+        ...probeArgs,
+      ]
+    : probeArgs;
+  const probe = spawnSync(probeCommand, probeRest, {
+    encoding: "utf8",
+    timeout: 10_000,
+    env: { PATH: "/usr/bin:/bin" },
+  });
   if (probe.status !== 0)
     throw new SandboxUnavailableError(
       `cannot build function sandboxes: bubblewrap failed (${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}); ` +
