@@ -48,12 +48,9 @@ export class CgroupTree {
     for (const c of CONTROLLERS) {
       const mount = mounts.get(c);
       if (mount === undefined) return { unavailable: `the cgroup v1 '${c}' controller is not mounted` };
-      const ownPath = own.get(c) ?? "/";
-      // A mount may show a subtree only (a container's own cgroup): its root is cut off our path.
-      const relative = ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
-      const candidates = [path.join(mount.point, relative), path.join(mount.point, `faas-user-${uid}`)];
+      const candidates = [ownDir(mount, own.get(c)), path.join(mount.point, `faas-user-${uid}`)];
       const usable = candidates.find((dir) => tryMkdir(path.join(dir, name)));
-      if (usable !== undefined) sweepDeadWorkers(usable);
+      if (usable !== undefined) void sweepDeadWorkers(usable);
       if (usable === undefined)
         return {
           unavailable: `cannot create cgroups under ${candidates.join(" or ")} (as uid ${uid}; \`sudo bin/faas setup\` delegates one)`,
@@ -65,10 +62,18 @@ export class CgroupTree {
 
   create(id: string, limits: SandboxLimits): SandboxCgroup {
     const dirs = {} as Record<Controller, string>;
-    for (const c of CONTROLLERS) {
-      dirs[c] = path.join(this.parents[c], id);
-      mkdirSync(dirs[c], { recursive: true });
+    for (const c of CONTROLLERS) dirs[c] = path.join(this.parents[c], id);
+    try {
+      for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+      this.limit(dirs, limits);
+    } catch (err) {
+      for (const dir of Object.values(dirs)) void removeTree(dir, 0);
+      throw err;
     }
+    return new SandboxCgroup(dirs);
+  }
+
+  private limit(dirs: Record<Controller, string>, limits: SandboxLimits): void {
     const limit = Math.floor(limits.memoryBytes);
     writeFileSync(path.join(dirs.memory, "memory.limit_in_bytes"), String(limit));
     const memsw = path.join(dirs.memory, "memory.memsw.limit_in_bytes");
@@ -81,7 +86,6 @@ export class CgroupTree {
     );
     writeFileSync(path.join(dirs.cpu, "cpu.shares"), String(limits.cpuShares));
     writeFileSync(path.join(dirs.pids, "pids.max"), String(limits.maxPids));
-    return new SandboxCgroup(dirs);
   }
 
   /** Removes this worker's folders once the sandboxes in them are gone (waits up to `waitMs`). */
@@ -176,51 +180,47 @@ export async function sweepWorkerCgroups(procRoot = "/proc/self"): Promise<void>
   const own = ownCgroups(procRoot);
   const mounts = cgroupMounts(procRoot);
   if (mounts === undefined) return;
-  const pending: Promise<boolean>[] = [];
+  const pending: Promise<unknown>[] = [];
   for (const c of CONTROLLERS) {
     const mount = mounts.get(c);
     if (mount === undefined) continue;
-    const ownPath = own.get(c) ?? "/";
-    const relative = ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath;
-    const parents = [path.join(mount.point, relative)];
+    const parents = [ownDir(mount, own.get(c))];
     try {
       for (const e of readdirSync(mount.point))
         if (e.startsWith("faas-user-")) parents.push(path.join(mount.point, e));
     } catch {
       // nothing to sweep
     }
-    for (const parent of parents) {
-      let entries: string[];
-      try {
-        entries = readdirSync(parent);
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        const pid = /^faas-worker-(\d+)$/.exec(e)?.[1];
-        if (pid !== undefined && !alive(Number(pid))) pending.push(removeTree(path.join(parent, e), 2000));
-      }
-    }
+    for (const parent of parents) pending.push(sweepDeadWorkers(parent));
   }
   await Promise.all(pending);
 }
 
 /**
- * Removes the folders of workers of this host that died without cleaning up (SIGKILL): their
- * sandboxes died with them (parent-death signal), so the folders are empty of processes.
+ * Removes the folders of workers of this host that died without cleaning up (SIGKILL). Their
+ * sandboxes got the parent-death signal, which a frozen sandbox takes only once thawed: removeTree
+ * thaws and kills what is left first.
  */
-function sweepDeadWorkers(parent: string): void {
+function sweepDeadWorkers(parent: string): Promise<boolean[]> {
   let entries: string[];
   try {
     entries = readdirSync(parent);
   } catch {
-    return;
+    return Promise.resolve([]);
   }
-  for (const entry of entries) {
-    const pid = /^faas-worker-(\d+)$/.exec(entry)?.[1];
-    if (pid === undefined || alive(Number(pid))) continue;
-    void removeTree(path.join(parent, entry), 2000);
-  }
+  return Promise.all(
+    entries
+      .filter((e) => {
+        const pid = /^faas-worker-(\d+)$/.exec(e)?.[1];
+        return pid !== undefined && !alive(Number(pid));
+      })
+      .map((e) => removeTree(path.join(parent, e), 2000)),
+  );
+}
+
+/** This process's own folder of a controller's mount (a mount may show only a subtree: its root is cut off). */
+function ownDir(mount: { point: string; root: string }, ownPath = "/"): string {
+  return path.join(mount.point, ownPath.startsWith(mount.root) ? ownPath.slice(mount.root.length) : ownPath);
 }
 
 function alive(pid: number): boolean {

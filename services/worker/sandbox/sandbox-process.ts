@@ -79,13 +79,18 @@ export class SandboxProcess {
 
     if (settings.mechanism === "bwrap") {
       const s = settings;
-      this.cgroup = s.cgroups?.create(this.id, {
-        memoryBytes: (fn.memoryMb + RUNTIME_OVERHEAD_MB) * 1024 * 1024,
-        cpus: s.cpus,
-        cpuShares: 1024,
-        maxPids: s.maxPids,
-      });
       this.uid = s.uids?.take();
+      try {
+        this.cgroup = s.cgroups?.create(this.id, {
+          memoryBytes: (fn.memoryMb + RUNTIME_OVERHEAD_MB) * 1024 * 1024,
+          cpus: s.cpus,
+          cpuShares: 1024,
+          maxPids: s.maxPids,
+        });
+      } catch (err) {
+        if (this.uid !== undefined) s.uids?.give(this.uid);
+        throw err;
+      }
       const bootstrap = [
         path.posix.join(IN_SANDBOX.runtime, "bootstrap.js"),
         module,
