@@ -52,6 +52,7 @@ export async function sandboxCost(
     cpus: 1,
     maxPids: 128,
     name: `faas-bench-${process.pid}`,
+    runtimeCopy: path.join(codeDir, "..", `faas-bench-runtime-${process.pid}`),
   };
   const out: SandboxCost[] = [];
   try {
@@ -91,6 +92,7 @@ export async function sandboxCost(
     }
   } finally {
     rmSync(codeDir, { recursive: true, force: true });
+    rmSync(base.runtimeCopy, { recursive: true, force: true });
   }
   return out;
 }

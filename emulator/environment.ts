@@ -412,15 +412,19 @@ export class Environment {
             // Process instances unpack code under the environment's own folder, removed at stop even
             // when a worker was killed before it could clean up (containers keep theirs inside).
             ...(this.runtime.kind === "process"
-              ? { FAAS_CODE_DIR: path.join(this.codeRoot, instance.instanceId) }
+              ? {
+                  FAAS_CODE_DIR: path.join(this.codeRoot, instance.instanceId, "code"),
+                  FAAS_SANDBOX_RUNTIME_DIR: path.join(this.codeRoot, instance.instanceId, "runtime"),
+                }
               : {}),
             ...o.workerEnv,
           };
     const source = `${instance.role} ${instance.instanceId}`;
     const user = instance.role === "worker" && this.runtime.kind === "process" ? o.workerUser : undefined;
     if (user !== undefined && env.FAAS_CODE_DIR !== undefined) {
-      mkdirSync(env.FAAS_CODE_DIR, { recursive: true });
-      chownSync(env.FAAS_CODE_DIR, user.uid, user.gid);
+      const own = path.dirname(env.FAAS_CODE_DIR);
+      mkdirSync(own, { recursive: true });
+      chownSync(own, user.uid, user.gid);
     }
     const handle = await this.runtime.launch(
       { instanceId: instance.instanceId, role: instance.role, env, labels: this.labels, user, ...where.spec },

@@ -32,6 +32,7 @@ export function loadConfig(env: Env = process.env) {
       FAAS_SANDBOX_USER: z.string().default("nobody"),
       FAAS_MAX_UNPACKED_CODE_BYTES: intVar(250 * 1024 * 1024, 1),
       FAAS_CODE_DIR: z.string().optional(),
+      FAAS_SANDBOX_RUNTIME_DIR: z.string().optional(),
       FAAS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
       AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
     },
@@ -65,6 +66,7 @@ export function loadConfig(env: Env = process.env) {
     },
     maxUnpackedCodeBytes: raw.FAAS_MAX_UNPACKED_CODE_BYTES,
     codeDir: raw.FAAS_CODE_DIR ?? path.join(os.tmpdir(), `faas-worker-code-${process.pid}`),
+    runtimeDir: raw.FAAS_SANDBOX_RUNTIME_DIR ?? path.join(os.tmpdir(), `faas-worker-runtime-${process.pid}`),
     logLevel: raw.FAAS_LOG_LEVEL,
     metadataEndpoint: raw.AWS_EC2_METADATA_SERVICE_ENDPOINT,
   };

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   const identity = await readInstanceIdentity({ endpoint: config.metadataEndpoint });
   const workerId = config.workerId ?? `${identity.instanceId}-${randomBytes(3).toString("hex")}`;
   const log = createLogger("worker", config.logLevel, { instanceId: identity.instanceId, workerId });
-  const sandbox = prepareSandbox({ ...config.sandbox, name: `faas-worker-${process.pid}` });
+  const sandbox = prepareSandbox({
+    ...config.sandbox,
+    name: `faas-worker-${process.pid}`,
+    runtimeCopy: config.runtimeDir,
+  });
   log.info({ slots: config.slots, sandbox: sandbox.guarantees }, "worker booting");
 
   const aws = awsClients();
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
       .finally(() => {
         pool.closeAll();
         rmSync(config.codeDir, { recursive: true, force: true });
+        rmSync(config.runtimeDir, { recursive: true, force: true });
         redis.disconnect();
         void (sandbox.cgroups?.close() ?? Promise.resolve()).finally(() => process.exit(0));
       });

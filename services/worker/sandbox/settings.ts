@@ -14,7 +14,17 @@
  * makes missing cgroups fatal too (the AMI sets it).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import path from "node:path";
 import { SandboxGuarantees } from "../../../contracts";
 import { CgroupTree, CONTROLLERS } from "./cgroups";
@@ -35,6 +45,12 @@ export interface SandboxOptions {
   maxPids: number;
   /** This worker's folder name in the cgroup tree. */
   name: string;
+  /**
+   * Where the worker puts its copy of the sandbox runtime (bootstrap and protocol), readable by every
+   * sandbox uid and writable by none: the install may sit in a folder they cannot enter (a checkout
+   * under /root). Removed by the worker at shutdown.
+   */
+  runtimeCopy: string;
 }
 
 export interface SandboxSettings {
@@ -74,7 +90,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
       prlimit: tools.prlimit ?? "prlimit",
     },
     nodePath: process.execPath,
-    runtimeDir: RUNTIME_DIR,
+    runtimeDir: copyRuntime(o.runtimeCopy),
     systemBinds: systemBinds(),
     tmpMb: o.tmpMb,
     cpus: o.cpus,
@@ -127,9 +143,15 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
     "/dev",
     "--tmpfs",
     "/tmp",
-    "/bin/sh",
-    "-c",
-    "exit 0",
+    "--ro-bind",
+    base.nodePath,
+    "/opt/faas/node",
+    "--ro-bind",
+    base.runtimeDir,
+    "/opt/faas/runtime",
+    "/opt/faas/node",
+    "-e",
+    "require('/opt/faas/runtime/protocol.js')",
   ];
   const [probeCommand = base.tools.bwrap, ...probeRest] = root
     ? [
@@ -149,7 +171,8 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
   if (probe.status !== 0)
     throw new SandboxUnavailableError(
       `cannot build function sandboxes: bubblewrap failed (${(probe.stderr || probe.error?.message || `exit ${probe.status}`).trim()}); ` +
-        "namespaces need unprivileged user namespaces (or, in a container, CAP_SYS_ADMIN: docs/isolation.md); " +
+        "namespaces need unprivileged user namespaces (or, in a container, CAP_SYS_ADMIN: docs/isolation.md), " +
+        `and every sandbox uid must be able to read ${base.nodePath} (install Node.js in a world-readable place); ` +
         "set FAAS_SANDBOX=insecure-process to run functions without isolation",
     );
 
@@ -183,6 +206,18 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
       notes,
     },
   };
+}
+
+/** A copy of the runtime folder: a folder of 0755 with files of 0444, owned by the worker. */
+function copyRuntime(target: string): string {
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true, mode: 0o755 });
+  chmodSync(target, 0o755);
+  for (const file of readdirSync(RUNTIME_DIR).filter((f) => f.endsWith(".js"))) {
+    copyFileSync(path.join(RUNTIME_DIR, file), path.join(target, file));
+    chmodSync(path.join(target, file), 0o444);
+  }
+  return target;
 }
 
 function which(command: string): string | undefined {
