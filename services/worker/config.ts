@@ -23,6 +23,7 @@ export function loadConfig(env: Env = process.env) {
       FAAS_WARM_IDLE_MS: intVar(300_000, 0),
       FAAS_MAX_WARM_PROCESSES: intVar(16, 0),
       FAAS_SANDBOX: z.enum(["bwrap", "insecure-process"]).default("bwrap"),
+      FAAS_SANDBOX_BWRAP: z.string().optional(),
       FAAS_SANDBOX_CGROUPS: z.enum(["auto", "required", "off"]).default("auto"),
       FAAS_SANDBOX_UID_BASE: intVar(100_000, 1000),
       FAAS_SANDBOX_UID_COUNT: intVar(1000, 1),
@@ -56,6 +57,7 @@ export function loadConfig(env: Env = process.env) {
     maxWarmProcesses: raw.FAAS_MAX_WARM_PROCESSES,
     sandbox: {
       mechanism: raw.FAAS_SANDBOX,
+      bwrapPath: raw.FAAS_SANDBOX_BWRAP,
       cgroups: raw.FAAS_SANDBOX_CGROUPS,
       uidBase: raw.FAAS_SANDBOX_UID_BASE,
       uidCount: raw.FAAS_SANDBOX_UID_COUNT,

@@ -11,6 +11,7 @@ import {
   FrameReader,
   parseSandboxMessage,
 } from "../../services/worker/sandbox/runtime/protocol";
+import { prepareSandbox, SandboxUnavailableError } from "../../services/worker/sandbox/settings";
 import { UidPool } from "../../services/worker/sandbox/uid-pool";
 
 describe("sandbox pieces", () => {
@@ -77,6 +78,45 @@ describe("sandbox pieces", () => {
     expect(sealer.open(sealed, context)).to.deep.equal({ TOKEN: "secret" });
     expect(() => sealer.open(sealed, { ...context, version: 3 })).to.throw(/does not open/);
     expect(() => new EnvSealer("x".repeat(32)).open(sealed, context)).to.throw(/does not open/);
+  });
+
+  describe("a worker that cannot build sandboxes", () => {
+    const options = {
+      cgroups: "off" as const,
+      uidBase: 100_000,
+      uidCount: 10,
+      insecureUser: "nobody",
+      tmpMb: 16,
+      cpus: 1,
+      maxPids: 64,
+      name: "faas-worker-unit",
+    };
+    let runtimeCopy: string;
+    beforeEach(() => {
+      runtimeCopy = mkdtempSync(path.join(os.tmpdir(), "faas-runtime-unit-"));
+    });
+    afterEach(() => rmSync(runtimeCopy, { recursive: true, force: true }));
+
+    it("refuses, naming the weak mode, when bubblewrap fails", () => {
+      expect(() =>
+        prepareSandbox({ ...options, mechanism: "bwrap", bwrapPath: "/bin/false", runtimeCopy }),
+      ).to.throw(SandboxUnavailableError, /bubblewrap failed.*FAAS_SANDBOX=insecure-process/s);
+    });
+
+    it("runs plain processes only when the operator names that mode, and says so", () => {
+      const settings = prepareSandbox({
+        ...options,
+        mechanism: "insecure-process",
+        bwrapPath: "/bin/false",
+        runtimeCopy,
+      });
+      expect(settings.guarantees).to.include({
+        mechanism: "insecure-process",
+        network: "host",
+        uidPerSandbox: false,
+      });
+      expect(settings.guarantees.notes.join(" ")).to.match(/insecure-process/);
+    });
   });
 
   describe("cgroup folders", () => {

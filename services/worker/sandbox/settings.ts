@@ -35,6 +35,8 @@ export const RUNTIME_OVERHEAD_MB = 48;
 
 export interface SandboxOptions {
   mechanism: "bwrap" | "insecure-process";
+  /** The bubblewrap binary; found on the usual paths when not given. */
+  bwrapPath?: string;
   cgroups: "auto" | "required" | "off";
   uidBase: number;
   uidCount: number;
@@ -78,7 +80,7 @@ const RUNTIME_DIR = path.join(__dirname, "runtime");
 export function prepareSandbox(o: SandboxOptions): SandboxSettings {
   const root = process.getuid?.() === 0;
   const tools = {
-    bwrap: which("bwrap"),
+    bwrap: o.bwrapPath ?? which("bwrap"),
     setpriv: which("setpriv"),
     prlimit: which("prlimit"),
   };
