@@ -174,6 +174,8 @@ export const SandboxGuarantees = z.object({
   /** The cgroup controllers capping each sandbox and all its processes (empty: RSS watchdog only). */
   cgroups: z.array(z.string().max(16)).max(8),
   network: z.enum(["none", "host"]),
+  /** A seccomp filter denies the kernel interfaces functions never need (sandbox/seccomp.ts). */
+  seccomp: z.boolean().optional(),
   tmpMb: z.number().int().nonnegative(),
   notes: z.array(z.string().max(300)).max(8),
 });

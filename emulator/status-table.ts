@@ -64,7 +64,7 @@ function sandboxLines(workers: WorkerList): string[] {
     if (s === undefined) continue;
     const head =
       s.mechanism === "bwrap"
-        ? `function sandbox: bubblewrap (${s.namespaces.join(", ")} namespaces; network ${s.network}; /tmp ${s.tmpMb} MB); ` +
+        ? `function sandbox: bubblewrap (${s.namespaces.join(", ")} namespaces; network ${s.network}; seccomp ${s.seccomp === true ? "on" : "off"}; /tmp ${s.tmpMb} MB); ` +
           `host uid per sandbox: ${s.uidPerSandbox ? "yes" : "no"}; cgroup caps: ${s.cgroups.length > 0 ? s.cgroups.join(", ") : "none (RSS watchdog)"}`
         : "function sandbox: NONE (FAAS_SANDBOX=insecure-process): functions run as plain processes";
     seen.set(head, s.notes);

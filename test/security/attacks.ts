@@ -117,5 +117,24 @@ export const ATTACKS = {
       for (const c of kids) try { c.kill("SIGKILL"); } catch {}
       return { alive, error };
     };`,
+  /**
+   * Calls the kernel keyring and io_uring directly (through the system's python3, which the sandbox's
+   * read-only /usr holds): errno per call, or "no python3" where the system has none.
+   */
+  callsKernel: `
+    const { spawnSync } = require("child_process");
+    const script = [
+      "import ctypes, json, sys",
+      "libc = ctypes.CDLL(None, use_errno=True)",
+      "out = []",
+      "for nr, args in json.loads(sys.argv[1]):",
+      "    ctypes.set_errno(0); libc.syscall(nr, *args); out.append(ctypes.get_errno())",
+      "print(json.dumps(out))",
+    ].join("\\n");
+    exports.handler = async (event) => {
+      const r = spawnSync("/usr/bin/python3", ["-c", script, JSON.stringify(event.calls)], { encoding: "utf8" });
+      if (r.error) return { error: r.error.code };
+      return { errnos: JSON.parse(r.stdout.trim() || "null"), stderr: r.stderr };
+    };`,
   sleeps: `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return event.ms; };`,
 } as const;

@@ -372,6 +372,25 @@ export function securitySuite(title: string, target: SuiteTarget): void {
         expect(ticks, "clock ticks (1/100 s) used in one idle second").to.be.at.most(5);
       });
 
+      it("the kernel keyring and io_uring answer EPERM (seccomp)", async function () {
+        if (process.arch !== "x64")
+          return skip(this, `the test's system call numbers are x86_64's, not ${process.arch}'s`);
+        if (sandbox?.seccomp !== true) return skip(this, "the workers report no seccomp filter");
+        // keyctl(KEYCTL_GET_KEYRING_ID, …) = 250, io_uring_setup(1, NULL) = 425; getpid = 39 is allowed.
+        const res = await t.api.invoke("calls-kernel", {
+          calls: [
+            [250, [0, 0, 0, 0, 0]],
+            [425, [1, 0]],
+            [39, []],
+          ],
+        });
+        expect(res.status, res.text).to.equal(200);
+        const body = res.body as { errnos?: number[]; error?: string };
+        if (body.error === "ENOENT")
+          return skip(this, "the system has no /usr/bin/python3 to make raw system calls with");
+        expect(body.errnos, JSON.stringify(body)).to.deep.equal([1, 1, 0]);
+      });
+
       it("the number of processes is capped", async function () {
         if (sandbox?.cgroups.includes("pids") !== true && sandbox?.uidPerSandbox !== true)
           return skip(

@@ -11,6 +11,7 @@ import {
   FrameReader,
   parseSandboxMessage,
 } from "../../services/worker/sandbox/runtime/protocol";
+import { deniedSyscalls, seccompFilter } from "../../services/worker/sandbox/seccomp";
 import { prepareSandbox, SandboxUnavailableError } from "../../services/worker/sandbox/settings";
 import { UidPool } from "../../services/worker/sandbox/uid-pool";
 
@@ -78,6 +79,47 @@ describe("sandbox pieces", () => {
     expect(sealer.open(sealed, context)).to.deep.equal({ TOKEN: "secret" });
     expect(() => sealer.open(sealed, { ...context, version: 3 })).to.throw(/does not open/);
     expect(() => new EnvSealer("x".repeat(32)).open(sealed, context)).to.throw(/does not open/);
+  });
+
+  describe("the seccomp filter", () => {
+    /** Runs the classic-BPF subset the filter uses over one system call. */
+    function run(program: Buffer, arch: number, nr: number): number {
+      for (let pc = 0, acc = 0; pc * 8 < program.length; pc++) {
+        const code = program.readUInt16LE(pc * 8);
+        const [jt, jf, k] = [
+          program.readUInt8(pc * 8 + 2),
+          program.readUInt8(pc * 8 + 3),
+          program.readUInt32LE(pc * 8 + 4),
+        ];
+        if (code === 0x20) acc = k === 4 ? arch : nr;
+        else if (code === 0x15) pc += acc === k ? jt : jf;
+        else if (code === 0x35) pc += acc >= k ? jt : jf;
+        else if (code === 0x06) return k;
+        else throw new Error(`unexpected opcode ${code}`);
+      }
+      throw new Error("fell off the program");
+    }
+
+    for (const [arch, audit, keyctl, read] of [
+      ["x64", 0xc000003e, 250, 0],
+      ["arm64", 0xc00000b7, 219, 63],
+    ] as const) {
+      it(`${arch}: denies the listed calls with EPERM, allows the rest, kills a foreign architecture`, () => {
+        const program = seccompFilter(arch);
+        if (program === undefined) throw new Error("no filter");
+        expect(run(program, audit, keyctl)).to.equal(0x00050001);
+        expect(run(program, audit, 425), "io_uring_setup").to.equal(0x00050001);
+        expect(run(program, audit, read), "read").to.equal(0x7fff0000);
+        expect(run(program, 0x40000003, read), "another architecture").to.equal(0x80000000);
+        expect(deniedSyscalls(arch)).to.include.members(["keyctl", "bpf", "ptrace", "mount", "unshare"]);
+      });
+    }
+
+    it("x64: denies the x32 ABI's numbers", () => {
+      const program = seccompFilter("x64");
+      if (program === undefined) throw new Error("no filter");
+      expect(run(program, 0xc000003e, 0x40000000 + 1)).to.equal(0x00050001);
+    });
   });
 
   describe("a worker that cannot build sandboxes", () => {

@@ -124,6 +124,7 @@ export class SandboxProcess {
         ...bootstrap,
       ];
       const bwrapArgs = [
+        ...(s.seccomp !== undefined ? ["--seccomp", "5"] : []),
         "--unshare-all",
         "--unshare-user",
         "--disable-userns",
@@ -163,11 +164,14 @@ export class SandboxProcess {
       const [cmd = "/bin/sh", ...args] = command;
       this.child = spawn(cmd, args, {
         env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" },
-        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+        stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", s.seccomp !== undefined ? "pipe" : "ignore"],
       });
       const argsPipe = this.child.stdio[4] as Socket | null;
       argsPipe?.on("error", () => undefined);
       argsPipe?.end(Buffer.from(bwrapArgs.map((a) => `${a}\0`).join(""), "utf8"));
+      const seccompPipe = (this.child.stdio as unknown as (Socket | null | undefined)[])[5];
+      seccompPipe?.on("error", () => undefined);
+      if (s.seccomp !== undefined) seccompPipe?.end(s.seccomp);
     } else {
       // The opt-in weak mode: a plain child process, as before the sandbox existed.
       this.child = spawn(

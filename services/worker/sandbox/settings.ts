@@ -28,6 +28,7 @@ import {
 import path from "node:path";
 import { SandboxGuarantees } from "../../../contracts";
 import { CgroupTree, CONTROLLERS } from "./cgroups";
+import { seccompFilter } from "./seccomp";
 import { UidPool } from "./uid-pool";
 
 /** What a Node.js runtime needs besides the function's heap; the memory cap is the function's memory plus this. */
@@ -60,6 +61,8 @@ export interface SandboxSettings {
   tools: { bwrap: string; setpriv: string; prlimit: string };
   nodePath: string;
   runtimeDir: string;
+  /** The compiled seccomp filter bwrap loads before node (undefined: no table for this architecture). */
+  seccomp: Buffer | undefined;
   /** bwrap arguments that show the system's read-only parts (/usr and its compatibility links). */
   systemBinds: string[];
   uids: UidPool | undefined;
@@ -94,6 +97,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
     nodePath: process.execPath,
     runtimeDir: copyRuntime(o.runtimeCopy),
     systemBinds: systemBinds(),
+    seccomp: o.mechanism === "bwrap" ? seccompFilter() : undefined,
     tmpMb: o.tmpMb,
     cpus: o.cpus,
     maxPids: o.maxPids,
@@ -134,6 +138,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
   // setuid is needed to map it), as the worker's own uid otherwise.
   const probeArgs = [
     base.tools.bwrap,
+    ...(base.seccomp !== undefined ? ["--seccomp", "0"] : []),
     "--unshare-all",
     "--unshare-user",
     "--disable-userns",
@@ -167,6 +172,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
     : probeArgs;
   const probe = spawnSync(probeCommand, probeRest, {
     encoding: "utf8",
+    input: base.seccomp,
     timeout: 10_000,
     env: { PATH: "/usr/bin:/bin" },
   });
@@ -204,6 +210,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
       namespaces: ["user", "pid", "mount", "network", "ipc", "uts", "cgroup"],
       cgroups: cgroups === undefined ? [] : [...CONTROLLERS],
       network: "none",
+      seccomp: base.seccomp !== undefined,
       tmpMb: o.tmpMb,
       notes,
     },
