@@ -52,6 +52,7 @@ export async function sandboxCost(
     cpus: 1,
     maxPids: 128,
     name: `faas-bench-${process.pid}`,
+    slots: 1,
     runtimeCopy: path.join(codeDir, "..", `faas-bench-runtime-${process.pid}`),
   };
   const out: SandboxCost[] = [];

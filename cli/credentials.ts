@@ -7,11 +7,40 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { CliConfig } from "./config";
+import { UserError } from "./errors";
 
-const Credentials = z.object({ apiKey: z.string().min(16), workerSecret: z.string().min(16) });
+/** The controller and the workers refuse to start with a shorter key or secret (their config.ts). */
+export const MIN_SECRET_CHARS = 16;
+
+const Credentials = z.object({
+  apiKey: z.string().min(MIN_SECRET_CHARS),
+  workerSecret: z.string().min(MIN_SECRET_CHARS),
+});
 export type Credentials = z.infer<typeof Credentials>;
 
+/**
+ * Fails, naming the variable, when FAAS_API_KEY or FAAS_WORKER_SECRET is set to a value the services
+ * would refuse: checked before anything starts, so the mistake costs a second, not a crash loop of
+ * controllers that the Auto Scaling group keeps replacing.
+ */
+export function checkGivenCredentials(config: Pick<CliConfig, "apiKey" | "workerSecret">): void {
+  const problems = [
+    ["FAAS_API_KEY", config.apiKey],
+    ["FAAS_WORKER_SECRET", config.workerSecret],
+  ]
+    .filter(([, value]) => value !== undefined && value.length < MIN_SECRET_CHARS)
+    .map(
+      ([name, value]) =>
+        `${name} is ${value?.length ?? 0} characters long; the services need at least ${MIN_SECRET_CHARS}`,
+    );
+  if (problems.length > 0)
+    throw new UserError(
+      `${problems.join("; ")}. Set a longer value, or unset it and \`faas dev up\` makes one and keeps it.`,
+    );
+}
+
 export function loadOrCreateCredentials(config: CliConfig): Credentials {
+  checkGivenCredentials(config);
   let stored: Credentials | undefined;
   try {
     stored = Credentials.parse(JSON.parse(readFileSync(config.credentialsFile, "utf8")));

@@ -5,7 +5,25 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
-import { Environment } from "./environment";
+import { InstanceInfo } from "./environment";
+import { ScalingActivity } from "./reconciler";
+
+/** What the control API reads and acts on: the running Environment (a fake in unit tests). */
+export interface AdminTarget {
+  readonly envId: string;
+  readonly endpoint: string;
+  readonly awsEndpoint: string;
+  readonly redisUrl: string;
+  readonly runtime: { readonly kind: string };
+  readonly resources: { readonly eipAllocationId: string; readonly eipPublicIp: string };
+  readonly elasticIpHolder: string | undefined;
+  readonly reconciler: { list(): ScalingActivity[] };
+  list(): InstanceInfo[];
+  kill(instanceId: string): void;
+  pause(instanceId: string): void;
+  resume(instanceId: string): void;
+  terminate(instanceId: string): Promise<void>;
+}
 
 export interface EnvironmentStatus {
   envId: string;
@@ -14,10 +32,10 @@ export interface EnvironmentStatus {
   redisUrl: string;
   runtime: string;
   elasticIp: { allocationId: string; publicIp: string; instanceId: string | null };
-  instances: ReturnType<Environment["list"]>;
+  instances: InstanceInfo[];
 }
 
-export function environmentStatus(env: Environment): EnvironmentStatus {
+export function environmentStatus(env: AdminTarget): EnvironmentStatus {
   return {
     envId: env.envId,
     endpoint: env.endpoint,
@@ -33,12 +51,29 @@ export function environmentStatus(env: Environment): EnvironmentStatus {
   };
 }
 
-const ACTIONS = {
-  kill: (env: Environment, id: string) => env.kill(id),
-  pause: (env: Environment, id: string) => env.pause(id),
-  resume: (env: Environment, id: string) => env.resume(id),
-  terminate: (env: Environment, id: string) => void env.terminate(id),
-} as const;
+type Verb = "kill" | "pause" | "resume" | "terminate";
+
+/** What each route does to a live instance. The answer waits for it: a failure is an error, never a crash. */
+const ACTIONS: Record<Verb, (env: AdminTarget, id: string) => void | Promise<void>> = {
+  kill: (env, id) => env.kill(id),
+  pause: (env, id) => env.pause(id),
+  resume: (env, id) => env.resume(id),
+  terminate: (env, id) => env.terminate(id),
+};
+
+async function act(env: AdminTarget, verb: Verb, id: string): Promise<{ status: number; body: unknown }> {
+  if (!env.list().some((i) => i.instanceId === id && i.state !== "terminated"))
+    return { status: 404, body: { error: { code: "NotFound", message: `no live instance ${id}` } } };
+  try {
+    await ACTIONS[verb](env, id);
+    return { status: 200, body: { instanceId: id, action: verb } };
+  } catch (err) {
+    return {
+      status: 500,
+      body: { error: { code: "ActionFailed", message: `${verb} ${id} failed: ${String(err)}` } },
+    };
+  }
+}
 
 function withoutPassword(url: string): string {
   try {
@@ -57,7 +92,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 export async function startAdminServer(
-  env: Environment,
+  env: AdminTarget,
 ): Promise<{ url: string; token: string; close: () => Promise<void> }> {
   const token = randomBytes(24).toString("base64url");
   const server = http.createServer((req, res) => {
@@ -78,12 +113,10 @@ export async function startAdminServer(
       return send(200, { Activities: env.reconciler.list() });
     if (req.method === "POST" && action) {
       const [, id = "", verb = "kill"] = action;
-      try {
-        ACTIONS[verb as keyof typeof ACTIONS](env, id);
-        return send(200, { instanceId: id, action: verb });
-      } catch (err) {
-        return send(404, { error: { code: "NotFound", message: (err as Error).message } });
-      }
+      void act(env, verb as Verb, id)
+        .then(({ status, body }) => send(status, body))
+        .catch(() => res.destroy());
+      return;
     }
     send(404, { error: { code: "NotFound", message: "no such route" } });
   });

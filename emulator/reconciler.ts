@@ -5,9 +5,10 @@
  * service (a process that exited, or a controller whose health check failed `unhealthyThreshold`
  * times in a row) and launches replacements, each with a new instance id. Its delays are settings:
  * `FAST_TIMING` for development and tests, `AWS_TIMING` to model EC2 (about 30 s to boot from the
- * pre-baked AMI, as the seed measured). Every action is recorded as a scaling activity in the shape
+ * pre-baked AMI, as the original design measured). Every action is recorded as a scaling activity in the shape
  * of DescribeScalingActivities.
  */
+import { Clock, SYSTEM_CLOCK } from "./clock";
 import { Role } from "./runtime";
 
 export interface ScalingTiming {
@@ -42,6 +43,12 @@ export const AWS_TIMING: ScalingTiming = {
   healthCheckGraceMs: 60_000,
 };
 
+/** How often the reconciler compares the groups with their desired capacity. */
+export const RECONCILE_INTERVAL_MS = 100;
+
+/** After a failed launch, the group waits this long before its next attempt. */
+const LAUNCH_RETRY_MS = 1000;
+
 export interface GroupSpec {
   name: string;
   role: Role;
@@ -63,7 +70,7 @@ export interface ScalingActivity {
 
 /** What the reconciler needs from the environment it runs in. */
 export interface Fleet {
-  /** Instances of a role that are not terminated, with their health. */
+  /** Instances of a role that are not terminated, with their health (`unhealthySince` on the reconciler's clock). */
   members(role: Role): { instanceId: string; healthy: boolean; unhealthySince?: number; reason?: string }[];
   launch(role: Role, bootDelayMs: number): Promise<{ instanceId: string }>;
   terminate(instanceId: string): Promise<void>;
@@ -75,7 +82,7 @@ export class Reconciler {
   private readonly busy = new Set<string>();
   /** Instances being terminated, by group: they hold their place until termination completes. */
   private readonly replacing = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
+  private stopTicking: (() => void) | undefined;
   private stopped = false;
   private seq = 0;
 
@@ -84,18 +91,19 @@ export class Reconciler {
     private readonly fleet: Fleet,
     readonly timing: ScalingTiming,
     private readonly onActivity: (a: ScalingActivity) => void = () => undefined,
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.groups = groups.map((g) => ({ ...g }));
   }
 
   async start(): Promise<void> {
     await this.tick();
-    this.timer = setInterval(() => void this.tick(), 100);
+    this.stopTicking = this.clock.every(RECONCILE_INTERVAL_MS, () => void this.tick());
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.stopTicking?.();
   }
 
   list(): ScalingActivity[] {
@@ -123,7 +131,7 @@ export class Reconciler {
       const members = this.fleet.members(group.role);
       for (const m of members) {
         if (m.healthy || this.busy.has(m.instanceId) || m.unhealthySince === undefined) continue;
-        if (Date.now() - m.unhealthySince < this.timing.detectionDelayMs) continue;
+        if (this.clock.now() - m.unhealthySince < this.timing.detectionDelayMs) continue;
         work.push(this.replace(group, m.instanceId, m.reason ?? "failed its health check"));
       }
       // Unhealthy instances count until they are terminated: as on AWS, the replacement is launched
@@ -150,7 +158,7 @@ export class Reconciler {
     );
     try {
       await this.fleet.terminate(instanceId);
-      await delay(this.timing.terminationDelayMs);
+      await this.clock.sleep(this.timing.terminationDelayMs);
       this.finish(activity, "Successful");
     } catch (err) {
       this.finish(activity, "Failed", String(err));
@@ -175,19 +183,20 @@ export class Reconciler {
       this.finish(activity, "Successful");
     } catch (err) {
       this.finish(activity, "Failed", String(err));
-      await delay(1000);
+      await this.clock.sleep(LAUNCH_RETRY_MS);
     } finally {
       this.busy.delete(key);
     }
   }
 
   private record(group: GroupSpec, description: string, cause: string, instanceId?: string): ScalingActivity {
+    const now = new Date(this.clock.now()).toISOString();
     const activity: ScalingActivity = {
-      activityId: `${Date.now().toString(36)}-${++this.seq}`,
+      activityId: `${this.clock.now().toString(36)}-${++this.seq}`,
       autoScalingGroupName: group.name,
       description,
-      cause: `At ${new Date().toISOString()} ${cause}.`,
-      startTime: new Date().toISOString(),
+      cause: `At ${now} ${cause}.`,
+      startTime: now,
       statusCode: "InProgress",
       instanceId,
     };
@@ -198,10 +207,8 @@ export class Reconciler {
 
   private finish(activity: ScalingActivity, status: "Successful" | "Failed", message?: string): void {
     activity.statusCode = status;
-    activity.endTime = new Date().toISOString();
+    activity.endTime = new Date(this.clock.now()).toISOString();
     if (message) activity.cause += ` ${message}`;
     this.onActivity(activity);
   }
 }
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));

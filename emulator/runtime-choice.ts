@@ -9,9 +9,9 @@ import Docker from "dockerode";
 import { DockerRuntime } from "./docker-runtime";
 import { RuntimeKind } from "./infrastructure";
 import { PrerequisiteError } from "./ports";
+import { RuntimeRequest } from "./runtime-request";
 
-export type RuntimeRequest = RuntimeKind | "auto";
-export const RUNTIME_REQUESTS: RuntimeRequest[] = ["auto", "docker", "process"];
+export { RUNTIME_REQUESTS, RuntimeRequest } from "./runtime-request";
 
 export interface RuntimeChoice {
   kind: RuntimeKind;

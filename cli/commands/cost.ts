@@ -1,6 +1,6 @@
 /**
  * `faas cost [--plan plan.json] [--region us-east-1]`: the monthly estimate of the Terraform
- * configuration, per resource, beside the seed report's table. Without --plan it plans
+ * configuration, per resource, beside the original design's estimate. Without --plan it plans
  * deploy/terraform itself (which needs AWS credentials, or TARGET=local's working directory via --dir).
  */
 import { execFileSync } from "node:child_process";
@@ -48,7 +48,8 @@ function planJson(dir: string): string {
 
 export const costCommand: CommandModule<object, CostArgs> = {
   command: "cost",
-  describe: "Estimate the monthly cost of the Terraform configuration, next to the seed report's table",
+  describe:
+    "Estimate the monthly cost of the Terraform configuration, next to the original design's estimate",
   builder: (yargs) =>
     yargs
       .option("plan", { type: "string", describe: "A JSON plan (terraform show -json plan.out)" })

@@ -3,8 +3,8 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import type { Argv, CommandModule } from "yargs";
 import { loadCliConfig, pidAlive, readDevState } from "../config";
-import { RUNTIME_REQUESTS, RuntimeRequest } from "../../emulator/runtime-choice";
-import { runDev } from "../dev-runner";
+import { RUNTIME_REQUESTS, RuntimeRequest } from "../../emulator/runtime-request";
+import { checkGivenCredentials } from "../credentials";
 import { UserError } from "../errors";
 
 interface Args {
@@ -52,9 +52,19 @@ export const devUpCommand: CommandModule<object, Args> = {
         type: "boolean",
         default: false,
         describe: "stream raw JSON log lines",
+      })
+      .check((a) => {
+        // The controller and the workers refuse intervals under 10 ms (FAAS_HEARTBEAT_INTERVAL_MS,
+        // FAAS_WORKER_DEAD_AFTER_MS): say so now rather than after their crash loop.
+        for (const name of ["heartbeat-interval-ms", "worker-dead-after-ms"] as const) {
+          if (!Number.isInteger(a[name]) || a[name] < 10)
+            throw new UserError(`--${name} must be a whole number of milliseconds, at least 10`);
+        }
+        return true;
       }),
   handler: async (args) => {
     const config = loadCliConfig();
+    checkGivenCredentials(config);
     const existing = readDevState(config);
     if (existing !== undefined && pidAlive(existing.pid)) {
       throw new UserError(
@@ -65,6 +75,9 @@ export const devUpCommand: CommandModule<object, Args> = {
       await startDetached(config.logFile, config.stateFile);
       return;
     }
+    // Loaded here, not at the top: the emulator brings the AWS SDK (about a second), which neither
+    // `faas --help` nor a settings mistake should wait for.
+    const { runDev } = await import("../dev-runner");
     await runDev(config, {
       workers: args.workers,
       edgePort: args["edge-port"],

@@ -71,11 +71,12 @@ export function priceTable(region: string): PriceTable {
   return table;
 }
 
-/** The seed report's own table, as it was published. */
-export const SEED_TABLE: readonly { item: string; monthlyUsd: number; covers: readonly Category[] }[] = [
-  { item: "EC2", monthlyUsd: 16, covers: ["compute"] },
-  { item: "VPC endpoints", monthlyUsd: 7, covers: ["endpoint"] },
-];
+/** The original design's estimate, as it was published. */
+export const ORIGINAL_ESTIMATE: readonly { item: string; monthlyUsd: number; covers: readonly Category[] }[] =
+  [
+    { item: "EC2", monthlyUsd: 16, covers: ["compute"] },
+    { item: "VPC endpoints", monthlyUsd: 7, covers: ["endpoint"] },
+  ];
 
 export type Category =
   | "compute"

@@ -1,14 +1,14 @@
-/** The text `faas cost` prints: the estimate per resource, the seed's table, and what the seed left out. */
+/** The text `faas cost` prints: the estimate per resource, the original design's estimate, and what it left out. */
 import { Estimate } from "./estimate";
-import { CATEGORY_NAMES, Category, SEED_TABLE } from "./prices";
+import { CATEGORY_NAMES, Category, ORIGINAL_ESTIMATE } from "./prices";
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
 
-/** Categories that cost money in this estimate but have no line in the seed's table. */
-export function leftOutBySeed(
+/** Categories that cost money in this estimate but have no line in the original design's estimate. */
+export function leftOutOfOriginalEstimate(
   estimate: Estimate,
 ): { category: Category; name: string; monthlyUsd: number }[] {
-  const covered = new Set<Category>(SEED_TABLE.flatMap((row) => row.covers));
+  const covered = new Set<Category>(ORIGINAL_ESTIMATE.flatMap((row) => row.covers));
   const totals = new Map<Category, number>();
   for (const line of estimate.lines) {
     if (covered.has(line.category)) continue;
@@ -36,13 +36,13 @@ export function formatReport(estimate: Estimate): string {
   }
   out.push(`  ${"TOTAL".padEnd(width(0))}  ${usd(estimate.totalUsd).padStart(width(1))}`);
   out.push("");
-  const seedTotal = SEED_TABLE.reduce((sum, row) => sum + row.monthlyUsd, 0);
-  out.push("The seed report's table");
-  for (const row of SEED_TABLE) out.push(`  ${row.item.padEnd(16)} ~${usd(row.monthlyUsd)}`);
-  out.push(`  ${"TOTAL".padEnd(16)} ~${usd(seedTotal)}`);
+  const originalTotal = ORIGINAL_ESTIMATE.reduce((sum, row) => sum + row.monthlyUsd, 0);
+  out.push("The original design's estimate");
+  for (const row of ORIGINAL_ESTIMATE) out.push(`  ${row.item.padEnd(16)} ~${usd(row.monthlyUsd)}`);
+  out.push(`  ${"TOTAL".padEnd(16)} ~${usd(originalTotal)}`);
   out.push("");
-  out.push("Left out of the seed's table");
-  for (const item of leftOutBySeed(estimate)) {
+  out.push("Left out of the original design's estimate");
+  for (const item of leftOutOfOriginalEstimate(estimate)) {
     out.push(`  ${item.name}: ${item.category === "usage" ? "billed by use" : usd(item.monthlyUsd)}`);
   }
   return out.join("\n") + "\n";

@@ -27,7 +27,7 @@ variable "vpc_cidr" {
 }
 
 variable "interface_endpoint_az_count" {
-  description = "How many private subnets get an ENI of each interface endpoint. Each ENI costs $7.30 a month; one AZ is the seed's trade-off (workers in the other AZ cross zones for SQS)."
+  description = "How many private subnets get an ENI of each interface endpoint. Each ENI costs $7.30 a month; one AZ is the original design's trade-off (workers in the other AZ cross zones for SQS)."
   type        = number
   default     = 1
 }

@@ -28,7 +28,7 @@ export class ResultWaiter {
 
   constructor(
     private readonly subscriber: Redis,
-    private readonly store: InvocationStore,
+    private readonly store: Pick<InvocationStore, "getResult">,
     private readonly log: Logger,
     private readonly onResult: (result: InvocationResult) => void = () => undefined,
     private readonly onInvalid: () => void = () => undefined,

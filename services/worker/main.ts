@@ -1,14 +1,12 @@
 /**
  * The worker's entry: learn who we are, connect to Redis, prepare the code cache and sandbox pool,
  * then long-poll the queue with as many messages in flight as there are free slots, heartbeating to
- * the controller all along.
+ * the controller all along. Wiring only: the loop is in poller.ts, one message's life in task-processor.ts.
  */
-import { DeleteMessageBatchCommand, Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { awsClients } from "../common/aws";
-import { Backoff, isAborted, sleep } from "../common/backoff";
-import { Batcher } from "../common/batcher";
+import { sleep } from "../common/backoff";
 import { EnvSealer } from "../common/env-seal";
 import { readInstanceIdentity } from "../common/instance-identity";
 import { InvocationStore } from "../common/invocation-store";
@@ -18,9 +16,10 @@ import { connectRedis, waitReady } from "../common/redis";
 import { CodeCache } from "./code-cache";
 import { loadConfig } from "./config";
 import { runHeartbeats } from "./heartbeat";
+import { Poller } from "./poller";
 import { SandboxPool } from "./sandbox/pool";
 import { prepareSandbox } from "./sandbox/settings";
-import { Slots } from "./slots";
+import { SqsTaskSource } from "./sqs-task-source";
 import { processMessage } from "./task-processor";
 
 async function main(): Promise<void> {
@@ -31,6 +30,7 @@ async function main(): Promise<void> {
   const sandbox = prepareSandbox({
     ...config.sandbox,
     name: `faas-worker-${process.pid}`,
+    slots: config.slots,
     runtimeCopy: config.runtimeDir,
   });
   log.info({ slots: config.slots, sandbox: sandbox.guarantees }, "worker booting");
@@ -46,24 +46,32 @@ async function main(): Promise<void> {
     maxIdle: config.maxWarmProcesses,
     settings: sandbox,
   });
-  const deleter = new Batcher<string>({
-    maxEntries: 10,
-    maxInFlight: 2,
-    flush: async (handles) => {
-      const out = await aws.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: config.queueUrl,
-          Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
-        }),
-      );
-      const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-      return handles.map((_, i) => (failed.has(String(i)) ? new Error("delete refused") : undefined));
-    },
+  const source = new SqsTaskSource(aws.sqs, {
+    queueUrl: config.queueUrl,
+    visibilityTimeoutS: config.visibilityTimeoutS,
   });
 
   const stopping = new AbortController();
-  const slots = new Slots(config.slots);
-  const running = new Set<Promise<void>>();
+  const deps = {
+    workerId,
+    envSealer: new EnvSealer(config.envKey),
+    source,
+    visibilityTimeoutS: config.visibilityTimeoutS,
+    store,
+    code,
+    pool,
+    log,
+    signal: stopping.signal,
+  };
+  const poller = new Poller({
+    source,
+    slots: config.slots,
+    pollers: config.pollers,
+    waitSeconds: config.pollWaitS,
+    handle: (message) => processMessage(deps, message),
+    log,
+    signal: stopping.signal,
+  });
 
   const heartbeats = runHeartbeats(
     {
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
         workerId,
         instanceId: identity.instanceId,
         slotsTotal: config.slots,
-        slotsInUse: slots.inUse,
+        slotsInUse: poller.slotsInUse,
         coldStarts: pool.coldStarts,
         warmStarts: pool.warmStarts,
         startedAt: Date.now() - Math.round(process.uptime() * 1000),
@@ -87,10 +95,10 @@ async function main(): Promise<void> {
 
   const shutdown = (reason: string) => {
     if (stopping.signal.aborted) return;
-    log.info({ reason, running: running.size }, "worker stopping");
+    log.info({ reason, running: poller.inFlight }, "worker stopping");
     stopping.abort();
-    void Promise.race([Promise.allSettled(running), sleep(15_000)])
-      .then(() => deleter.drain())
+    void Promise.race([poller.settled(), sleep(15_000)])
+      .then(() => source.drain())
       .finally(() => {
         pool.closeAll();
         rmSync(config.codeDir, { recursive: true, force: true });
@@ -103,70 +111,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
   exitWithParent(() => shutdown("parent exited"));
 
-  const deps = {
-    workerId,
-    envSealer: new EnvSealer(config.envKey),
-    sqs: aws.sqs,
-    queueUrl: config.queueUrl,
-    visibilityTimeoutS: config.visibilityTimeoutS,
-    store,
-    code,
-    pool,
-    deleteMessage: (receipt: string) =>
-      deleter
-        .add(receipt)
-        .catch((err: unknown) => log.warn({ err: String(err) }, "could not delete a finished message")),
-    log,
-    signal: stopping.signal,
-  };
-
-  // Capped low: after an endpoint outage the workers should be back within a second.
-  // Several pollers, each with its share of the slots: a slow queue answers each receive in tens of
-  // milliseconds, so one receive at a time would cap a worker far below what its slots can run.
-  const perPoller = Math.max(1, Math.ceil(config.slots / config.pollers));
-  const poll = async () => {
-    // Capped low: after an endpoint outage the workers should be back within a second.
-    const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
-    while (!isAborted(stopping.signal)) {
-      const want = await slots.reserve(Math.min(10, perPoller), stopping.signal);
-      if (want === 0) break;
-      let messages: Message[] = [];
-      const asked = performance.now();
-      try {
-        const out = await aws.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: config.queueUrl,
-            MaxNumberOfMessages: want,
-            WaitTimeSeconds: config.pollWaitS,
-            VisibilityTimeout: config.visibilityTimeoutS,
-            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-          }),
-          { abortSignal: stopping.signal },
-        );
-        messages = out.Messages ?? [];
-        log.debug({ want, got: messages.length, ms: Math.round(performance.now() - asked) }, "received");
-        backoff.reset();
-      } catch (err) {
-        if (!isAborted(stopping.signal)) {
-          const delay = backoff.next();
-          log.warn({ err: String(err), retryInMs: delay }, "could not receive from the queue");
-          await sleep(delay, stopping.signal);
-        }
-      } finally {
-        slots.settle(want, messages.length);
-      }
-      for (const message of messages) {
-        const job = processMessage(deps, message)
-          .catch((err: unknown) => log.error({ err: String(err) }, "task processing failed"))
-          .finally(() => {
-            slots.release();
-            running.delete(job);
-          });
-        running.add(job);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: config.pollers }, poll));
+  await poller.run();
   await heartbeats;
 }
 

@@ -18,9 +18,14 @@ export class Slots {
   async reserve(max: number, signal: AbortSignal): Promise<number> {
     while (this.total - this.used - this.reserved <= 0) {
       if (signal.aborted) return 0;
+      // The abort listener goes when the wait ends: a long-lived signal would otherwise gather one per wait.
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal.addEventListener("abort", () => resolve(), { once: true });
+        const done = () => {
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        this.waiters.push(done);
+        signal.addEventListener("abort", done, { once: true });
       });
     }
     const n = Math.min(max, this.total - this.used - this.reserved);

@@ -1,44 +1,59 @@
 /**
- * One SQS message, from receipt to deletion. The order is what makes results exactly-once:
+ * One task message, from receipt to deletion. The order is what makes results exactly-once:
  * take the lease (skip if a result exists or another worker runs it), keep message and lease alive
  * while the function runs, store the result with SET NX, and only then delete the message. A worker
  * that dies at any point leaves a message that comes back after its visibility timeout and a lease that
  * expires with it, so another worker runs the task again and the attempt counter shows it.
  */
-import { ChangeMessageVisibilityCommand, Message, SQSClient } from "@aws-sdk/client-sqs";
 import { FunctionRecord, InvocationResult, InvocationTask } from "../../contracts";
-import { Backoff, sleep } from "../common/backoff";
+import { Backoff, BackoffOptions, sleep } from "../common/backoff";
 import { EnvSealError, EnvSealer } from "../common/env-seal";
 import { InvocationStore } from "../common/invocation-store";
 import { Logger } from "../common/logger";
 import { CodeCache, CodeError } from "./code-cache";
-import { SandboxPool } from "./sandbox/pool";
 import { RunOutcome } from "./sandbox/sandbox-process";
+import { TaskMessage, TaskSource } from "./task-source";
 
-export interface ProcessorDeps {
-  workerId: string;
-  envSealer: EnvSealer;
-  sqs: SQSClient;
-  queueUrl: string;
-  visibilityTimeoutS: number;
-  store: InvocationStore;
-  code: CodeCache;
-  pool: SandboxPool;
-  deleteMessage: (receiptHandle: string) => Promise<void>;
-  log: Logger;
-  signal: AbortSignal;
+/** What the processor needs of the invocation store (InvocationStore in production). */
+export type LeaseStore = Pick<InvocationStore, "acquireLease" | "extendLease" | "storeResult">;
+
+/** One function runtime, as the processor uses it (a SandboxProcess in production). */
+export interface FunctionRuntime {
+  run(invocationId: string, event: unknown, timeoutMs: number): Promise<RunOutcome>;
 }
 
-export async function processMessage(deps: ProcessorDeps, message: Message): Promise<void> {
+/** Warm and cold runtimes of function versions (SandboxPool in production). */
+export interface RuntimePool<R extends FunctionRuntime> {
+  acquire(fn: FunctionRecord, codeDir: string): { proc: R; cold: boolean };
+  release(proc: R, codeDir: string, reusable: boolean): Promise<void>;
+}
+
+export interface ProcessorDeps<R extends FunctionRuntime = FunctionRuntime> {
+  workerId: string;
+  envSealer: EnvSealer;
+  source: TaskSource;
+  visibilityTimeoutS: number;
+  store: LeaseStore;
+  code: Pick<CodeCache, "dirFor">;
+  pool: RuntimePool<R>;
+  log: Logger;
+  signal: AbortSignal;
+  /** Between attempts to store a result while Redis is unreachable. */
+  storeBackoff?: BackoffOptions;
+}
+
+export async function processMessage<R extends FunctionRuntime>(
+  deps: ProcessorDeps<R>,
+  message: TaskMessage,
+): Promise<void> {
   const received = Date.now();
   const receivedAt = performance.now();
-  const receipt = message.ReceiptHandle;
-  if (receipt === undefined) return;
-  const task = parseTask(message.Body);
+  const receipt = message.receipt;
+  const task = parseTask(message.body);
   if (task === undefined) {
     // A message that is not a task can never succeed: leave it to the redrive policy (DLQ).
     deps.log.error(
-      { messageId: message.MessageId },
+      { messageId: message.messageId },
       "message is not a valid task; leaving it for the dead-letter queue",
     );
     return;
@@ -50,23 +65,25 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
   const leaseOutcome = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
   if (leaseOutcome === "finished") {
     log.info("duplicate delivery of a finished invocation: deleting it without running");
-    await deps.deleteMessage(receipt);
+    await deleteMessage(deps, receipt);
     return;
   }
   if (leaseOutcome === "held") {
     log.info("another worker is running this invocation: hiding this copy until it finishes");
-    await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch(() => undefined);
+    await deps.source.extendVisibility(receipt, deps.visibilityTimeoutS).catch(() => undefined);
     return;
   }
 
-  log.info({ attempt: Number(message.Attributes?.ApproximateReceiveCount ?? 1) }, "invocation started");
+  log.info({ attempt: message.receiveCount }, "invocation started");
   const lease = { lost: false };
   const keepAlive = setInterval(
     () => {
       void (async () => {
-        await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch((err: unknown) =>
-          log.warn({ err: String(err) }, "could not extend the message's visibility"),
-        );
+        await deps.source
+          .extendVisibility(receipt, deps.visibilityTimeoutS)
+          .catch((err: unknown) =>
+            log.warn({ err: String(err) }, "could not extend the message's visibility"),
+          );
         const held = await deps.store
           .extendLease(task.invocationId, deps.workerId, leaseMs)
           .catch(() => true);
@@ -140,17 +157,24 @@ export async function processMessage(deps: ProcessorDeps, message: Message): Pro
   );
   // The result is safe in Redis: the slot is free now, and the deletion joins the next batch. A
   // deletion that never happens only means the message comes back once and is deleted unrun.
-  if (stored !== "lease-lost") void deps.deleteMessage(receipt);
+  if (stored !== "lease-lost") void deleteMessage(deps, receipt);
+}
+
+/** A deletion that fails is only logged: the message comes back once, finds the result and is deleted unrun. */
+function deleteMessage(deps: Pick<ProcessorDeps, "source" | "log">, receipt: string): Promise<void> {
+  return deps.source
+    .delete(receipt)
+    .catch((err: unknown) => deps.log.warn({ err: String(err) }, "could not delete a finished message"));
 }
 
 /** Keep the message hidden and retry while Redis is unreachable: the result must not be lost. */
 async function storeUntilDone(
-  deps: ProcessorDeps,
+  deps: Omit<ProcessorDeps, "pool">,
   result: InvocationResult,
   receipt: string,
   log: Logger,
 ): Promise<"stored" | "duplicate" | "lease-lost"> {
-  const backoff = new Backoff({ initialMs: 100, maxMs: 2000 });
+  const backoff = new Backoff(deps.storeBackoff ?? { initialMs: 100, maxMs: 2000 });
   let lastExtend = Date.now();
   for (;;) {
     try {
@@ -160,21 +184,11 @@ async function storeUntilDone(
       log.warn({ err: String(err) }, "could not store the result yet; retrying");
       if (Date.now() - lastExtend > (deps.visibilityTimeoutS * 1000) / 3) {
         lastExtend = Date.now();
-        await changeVisibility(deps, receipt, deps.visibilityTimeoutS).catch(() => undefined);
+        await deps.source.extendVisibility(receipt, deps.visibilityTimeoutS).catch(() => undefined);
       }
       await sleep(backoff.next());
     }
   }
-}
-
-function changeVisibility(deps: ProcessorDeps, receipt: string, seconds: number): Promise<unknown> {
-  return deps.sqs.send(
-    new ChangeMessageVisibilityCommand({
-      QueueUrl: deps.queueUrl,
-      ReceiptHandle: receipt,
-      VisibilityTimeout: seconds,
-    }),
-  );
 }
 
 function parseTask(body: string | undefined): InvocationTask | undefined {

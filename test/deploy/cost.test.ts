@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { estimate, parsePlan, Plan } from "../../deploy/cost/estimate";
 import { CostError, priceTable } from "../../deploy/cost/prices";
-import { formatReport, leftOutBySeed } from "../../deploy/cost/report";
+import { formatReport, leftOutOfOriginalEstimate } from "../../deploy/cost/report";
 
 const resource = (address: string, values: Record<string, unknown>) => ({
   address,
@@ -160,8 +160,8 @@ describe("faas cost: the report", () => {
   ]);
   const result = estimate(p, prices);
 
-  it("names what the seed's table (EC2 + endpoints) left out", () => {
-    expect(leftOutBySeed(result).map((i) => i.category)).to.deep.equal([
+  it("names what the original design's estimate (EC2 + endpoints) left out", () => {
+    expect(leftOutOfOriginalEstimate(result).map((i) => i.category)).to.deep.equal([
       "storage",
       "public-ipv4",
       "cache",
@@ -169,12 +169,14 @@ describe("faas cost: the report", () => {
     ]);
   });
 
-  it("prints each resource, the total, the seed's table and the omissions", () => {
+  it("prints each resource, the total, the original design's estimate and the omissions", () => {
     const text = formatReport(result);
     expect(text).to.match(/aws_elasticache_cluster\.r\s+\$12\.41/);
     expect(text).to.match(/TOTAL\s+\$\d+\.\d\d/);
-    expect(text).to.contain("The seed report's table");
+    expect(text).to.contain("The original design's estimate");
     expect(text).to.match(/TOTAL\s+~\$23\.00/);
+    expect(text).to.contain("Left out of the original design's estimate");
+    expect(text).not.to.match(/seed/i);
     expect(text).to.contain("ElastiCache Redis: $12.41");
     expect(text).to.contain("public IPv4 addresses (the Elastic IP): $3.65");
   });

@@ -11,7 +11,17 @@ import {
 import { expect } from "chai";
 import { claimElasticIp } from "../../services/controller/elastic-ip";
 import { createLogger } from "../../services/common/logger";
+import { waitFor } from "../fixtures/environment";
 import { hasCommand, MotoServer, startMoto } from "./moto-server";
+
+function clientFor(moto: MotoServer | undefined): EC2Client {
+  if (moto === undefined) throw new Error("moto is not running");
+  return new EC2Client({
+    endpoint: moto.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+}
 
 describe("controller boot: claiming the Elastic IP", function () {
   let moto: MotoServer | undefined;
@@ -22,11 +32,7 @@ describe("controller boot: claiming the Elastic IP", function () {
   before(async function () {
     if (!hasCommand("moto_server")) this.skip(); // moto is not installed here
     moto = await startMoto();
-    ec2 = new EC2Client({
-      endpoint: moto.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
+    ec2 = clientFor(moto);
   });
   after(async () => {
     await moto?.stop();
@@ -78,9 +84,20 @@ describe("controller boot: claiming the Elastic IP", function () {
 
   it("keeps retrying until the address exists, and stops when aborted", async () => {
     const instanceId = await launch();
+    // The claim looks the address up once per attempt: a client that counts the lookups shows when
+    // the claim has failed and is trying again.
+    const watched = clientFor(moto);
+    let lookups = 0;
+    watched.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === "DescribeAddressesCommand") lookups += 1;
+        return next(args);
+      },
+      { step: "initialize" },
+    );
     const stop = new AbortController();
-    const claim = claimElasticIp(ec2, { instanceId, tag: "not-yet", backoff, signal: stop.signal }, log);
-    await new Promise((r) => setTimeout(r, 150));
+    const claim = claimElasticIp(watched, { instanceId, tag: "not-yet", backoff, signal: stop.signal }, log);
+    await waitFor(() => lookups >= 2, 10_000, "the claim to fail and try again");
     const eip = await ec2.send(
       new AllocateAddressCommand({
         Domain: "vpc",

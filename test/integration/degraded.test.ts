@@ -1,6 +1,7 @@
 import { expect } from "chai";
+import { RedisHandle } from "../../emulator/redis-server";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
+import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
 
 describe("degraded platform: no workers, saturation, store down", function () {
   this.timeout(60_000);
@@ -31,21 +32,32 @@ describe("degraded platform: no workers, saturation, store down", function () {
 
   it("429 when too many synchronous callers already wait", async () => {
     const waiting = [t.api.invoke("echo"), t.api.invoke("echo")];
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(
+      async () => /^faas_sync_waiters 2$/m.test((await t.api.call("GET", "/metrics")).text),
+      5000,
+      "the controller to count two synchronous waiters",
+    );
     const third = await t.api.invoke("echo");
     expect(third.status).to.equal(429);
     expect(third.body).to.have.nested.property("error.code", "TooManyRequests");
     expect(third.headers.get("retry-after")).to.equal("1");
     const async = await t.api.invokeAsync("echo");
     expect(async.status, "asynchronous calls do not wait, so they are still accepted").to.equal(202);
-    await Promise.all(waiting);
+    const waited = await Promise.all(waiting);
+    expect(
+      waited.map((w) => w.status),
+      "the two waiters were not refused: their waits ran out",
+    ).to.deep.equal([504, 504]);
   });
 
   it("503 when the result store is unreachable, and nothing is accepted", async () => {
-    const redis = (t.env as unknown as { redis?: { stop(): Promise<void> } }).redis;
-    await redis?.stop();
+    const redis = t.env.redis;
+    if (!(redis instanceof RedisHandle))
+      throw new Error("the test environment's Redis is not a local process");
+    await redis.stopProcess();
     const res = await t.api.invokeAsync("echo");
     expect(res.status).to.equal(503);
     expect(res.body).to.have.nested.property("error.code", "ServiceUnavailable");
+    expect(res.headers.get("x-invocation-id"), "no invocation id was handed out").to.equal(null);
   });
 });

@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { expect } from "chai";
-import { DeployFunctionRequest, Heartbeat, InvocationTask } from "../../contracts";
+import { z } from "zod";
+import { DeployFunctionRequest, Heartbeat, InvocationTask, TaskFunction } from "../../contracts";
 
 describe("contracts", () => {
   it("fills deploy defaults and demands exactly one of source or zip", () => {
@@ -17,8 +19,75 @@ describe("contracts", () => {
     expect(DeployFunctionRequest.safeParse({ source: "a", env: { "1BAD": "x" } }).success).to.equal(false);
   });
 
-  it("validates the SQS task and the heartbeat", () => {
-    expect(InvocationTask.safeParse({ invocationId: "x" }).success).to.equal(false);
-    expect(Heartbeat.safeParse({ workerId: "w", instanceId: "i", slotsTotal: -1 }).success).to.equal(false);
+  /** Each case breaks one field of a valid message, and the error must name that field and no other. */
+  function rejectsEachBreak(
+    schema: z.ZodType,
+    valid: Record<string, unknown>,
+    breaks: [field: string, value: unknown][],
+  ): void {
+    expect(schema.safeParse(valid).error, "the valid message").to.equal(undefined);
+    for (const [field, value] of breaks) {
+      const parsed = schema.safeParse({ ...valid, [field]: value });
+      expect(parsed.success, `${field}: ${JSON.stringify(value)}`).to.equal(false);
+      const fields = new Set((parsed.error?.issues ?? []).map((i) => String(i.path[0])));
+      expect([...fields], `${field}: ${JSON.stringify(value)}`).to.deep.equal([field]);
+    }
+  }
+
+  it("validates the SQS task: one broken field per case", () => {
+    const fn = TaskFunction.parse({
+      name: "echo",
+      version: 1,
+      codeSha256: "a".repeat(64),
+      codeKey: `code/${"a".repeat(64)}.js`,
+      codeFormat: "source",
+      codeSize: 10,
+      handler: "index.handler",
+      timeoutMs: 3000,
+      memoryMb: 128,
+      maxConcurrency: 1,
+      createdAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:00Z",
+    });
+    const task = {
+      invocationId: randomUUID(),
+      function: fn,
+      sealedEnv: "",
+      event: { any: "value" },
+      mode: "sync",
+      enqueuedAt: 0,
+    };
+    rejectsEachBreak(InvocationTask, task, [
+      ["invocationId", "x"],
+      ["invocationId", undefined],
+      ["function", { ...fn, version: 0 }],
+      ["function", { ...fn, handler: "../x.handler" }],
+      ["sealedEnv", 1],
+      ["mode", "later"],
+      ["enqueuedAt", "now"],
+    ]);
+  });
+
+  it("validates the heartbeat: one broken field per case", () => {
+    const heartbeat = {
+      workerId: "w",
+      instanceId: "i",
+      slotsTotal: 1,
+      slotsInUse: 0,
+      coldStarts: 0,
+      warmStarts: 0,
+      startedAt: 0,
+    };
+    rejectsEachBreak(Heartbeat, heartbeat, [
+      ["workerId", ""],
+      ["workerId", "w".repeat(129)],
+      ["instanceId", ""],
+      ["slotsTotal", -1],
+      ["slotsTotal", 1.5],
+      ["slotsInUse", -1],
+      ["coldStarts", -1],
+      ["warmStarts", -1],
+      ["startedAt", "0"],
+    ]);
   });
 });

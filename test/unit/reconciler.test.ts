@@ -1,15 +1,56 @@
 import { expect } from "chai";
-import { Fleet, Reconciler, ScalingTiming } from "../../emulator/reconciler";
+import { Clock } from "../../emulator/clock";
+import { Fleet, RECONCILE_INTERVAL_MS, Reconciler, ScalingTiming } from "../../emulator/reconciler";
 import { Role } from "../../emulator/runtime";
 
+/** Delays that fall between ticks, so each decision is checked one tick before and at the tick it is due. */
 const TIMING: ScalingTiming = {
-  detectionDelayMs: 30,
-  terminationDelayMs: 30,
+  detectionDelayMs: 2.5 * RECONCILE_INTERVAL_MS,
+  terminationDelayMs: 1.5 * RECONCILE_INTERVAL_MS,
   bootDelayMs: 0,
   healthCheckIntervalMs: 10,
   unhealthyThreshold: 1,
   healthCheckGraceMs: 0,
 };
+
+/** Lets every promise chain started so far run to its next wait on the clock. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A clock that moves only when the test says so; due timers fire in time order. */
+class ManualClock implements Clock {
+  private time = Date.parse("2026-01-01T00:00:00Z");
+  private readonly timers = new Set<{ at: number; fn: () => void; every?: number }>();
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.add({ at: this.time + ms, fn: resolve }));
+  }
+
+  every(ms: number, fn: () => void): () => void {
+    const timer = { at: this.time + ms, fn, every: ms };
+    this.timers.add(timer);
+    return () => this.timers.delete(timer);
+  }
+
+  /** Moves time forward by `ms`, firing each timer when it is due and letting what it starts settle. */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (;;) {
+      await settle();
+      const due = [...this.timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      this.time = due.at;
+      if (due.every === undefined) this.timers.delete(due);
+      else due.at += due.every;
+      due.fn();
+    }
+    this.time = end;
+    await settle();
+  }
+}
 
 /** A fleet in memory: the reconciler's decisions without any process. */
 class FakeFleet implements Fleet {
@@ -20,6 +61,7 @@ class FakeFleet implements Fleet {
   private n = 0;
   launches: string[] = [];
   terminations: string[] = [];
+  constructor(private readonly clock: Clock) {}
   members(role: Role) {
     return [...this.instances.entries()]
       .filter(([, i]) => i.role === role && !i.terminated)
@@ -44,18 +86,19 @@ class FakeFleet implements Fleet {
   }
   fail(id: string) {
     const i = this.instances.get(id);
-    if (i) Object.assign(i, { healthy: false, unhealthySince: Date.now() });
+    if (i === undefined) throw new Error(`no instance ${id}`);
+    Object.assign(i, { healthy: false, unhealthySince: this.clock.now() });
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe("Auto Scaling reconciler", () => {
+  let clock: ManualClock;
   let fleet: FakeFleet;
   let reconciler: Reconciler;
 
   beforeEach(async () => {
-    fleet = new FakeFleet();
+    clock = new ManualClock();
+    fleet = new FakeFleet(clock);
     reconciler = new Reconciler(
       [
         { name: "controller", role: "controller", min: 1, max: 1, desired: 1 },
@@ -63,6 +106,8 @@ describe("Auto Scaling reconciler", () => {
       ],
       fleet,
       TIMING,
+      () => undefined,
+      clock,
     );
     await reconciler.start();
   });
@@ -74,34 +119,60 @@ describe("Auto Scaling reconciler", () => {
   });
 
   it("replaces an unhealthy instance after the detection delay, terminating before launching", async () => {
-    const [victim] = fleet.launches;
-    fleet.fail(victim!);
-    await sleep(10);
+    const victim = fleet.members("controller")[0]?.instanceId;
+    if (victim === undefined) throw new Error("no controller was launched");
+    const launchedBefore = fleet.launches.length;
+    fleet.fail(victim);
+
+    // Ticks at 100 and 200 ms see the failure, which is not yet older than the 250 ms delay.
+    await clock.advance(2 * RECONCILE_INTERVAL_MS);
     expect(fleet.terminations, "not before the detection delay").to.deep.equal([]);
-    await sleep(200);
-    expect(fleet.terminations).to.deep.equal([victim]);
+    await clock.advance(RECONCILE_INTERVAL_MS);
+    expect(fleet.terminations, "at the first tick after the detection delay").to.deep.equal([victim]);
+
+    // The termination takes 150 ms (until 450 ms): the ticks before it ends launch nothing.
+    await clock.advance(TIMING.terminationDelayMs - 1);
+    expect(fleet.launches, "the replacement waits for the termination").to.have.length(launchedBefore);
+    expect(reconciler.list()[0]).to.include({ statusCode: "InProgress", instanceId: victim });
+    // The termination ends at 450 ms; the tick at 500 ms launches the replacement.
+    await clock.advance(RECONCILE_INTERVAL_MS);
+    expect(fleet.launches).to.have.length(launchedBefore + 1);
     expect(fleet.members("controller").map((m) => m.instanceId))
       .to.have.length(1)
       .and.not.include(victim);
-    const activities = reconciler.list();
-    expect(activities[0]?.description).to.match(/^Launching a new EC2 instance: i-/);
-    expect(activities[1]).to.include({
+
+    const [launched, terminated] = reconciler.list();
+    if (launched === undefined || terminated === undefined) throw new Error("two activities expected");
+    expect(launched.description).to.equal(`Launching a new EC2 instance: ${fleet.launches.at(-1)}`);
+    expect(terminated).to.include({
       description: `Terminating EC2 instance: ${victim}`,
       statusCode: "Successful",
     });
-    expect(activities[1]?.cause).to.include("health check");
-    const terminatedAt = Date.parse(activities[1]!.startTime);
-    const launchedAt = Date.parse(activities[0]!.startTime);
-    expect(launchedAt - terminatedAt, "the replacement waits for the termination").to.be.at.least(
-      TIMING.terminationDelayMs - 5,
-    );
+    expect(terminated.cause).to.include("health check");
+    const terminationTook = Date.parse(terminated.endTime ?? "") - Date.parse(terminated.startTime);
+    expect(terminationTook).to.equal(TIMING.terminationDelayMs);
+    expect(Date.parse(launched.startTime)).to.be.at.least(Date.parse(terminated.endTime ?? ""));
   });
 
   it("never runs more than the maximum and follows a new desired capacity", async () => {
     reconciler.setDesired("workers", 4);
-    await sleep(150);
+    await clock.advance(RECONCILE_INTERVAL_MS - 1);
+    expect(fleet.members("worker"), "nothing happens between ticks").to.have.length(2);
+    await clock.advance(1);
     expect(fleet.members("worker")).to.have.length(4);
+    await clock.advance(10 * RECONCILE_INTERVAL_MS);
+    expect(fleet.members("worker"), "later ticks launch no more").to.have.length(4);
     expect(() => reconciler.setDesired("workers", 5)).to.throw(/outside 2..4/);
-    expect(() => reconciler.setDesired("controller", 2)).to.throw();
+    expect(() => reconciler.setDesired("controller", 2)).to.throw(/outside 1..1/);
+    expect(fleet.members("worker")).to.have.length(4);
+  });
+
+  it("ticks no more once stopped", async () => {
+    reconciler.stop();
+    const victim = fleet.members("worker")[0]?.instanceId;
+    if (victim === undefined) throw new Error("no worker was launched");
+    fleet.fail(victim);
+    await clock.advance(10 * RECONCILE_INTERVAL_MS);
+    expect(fleet.terminations).to.deep.equal([]);
   });
 });

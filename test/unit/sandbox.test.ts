@@ -132,6 +132,7 @@ describe("sandbox pieces", () => {
       cpus: 1,
       maxPids: 64,
       name: "faas-worker-unit",
+      slots: 1,
     };
     let runtimeCopy: string;
     beforeEach(() => {

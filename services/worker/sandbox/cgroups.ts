@@ -38,7 +38,11 @@ export class CgroupTree {
    * The tree for this worker, or why there is none. `name` is this worker's folder under each parent
    * (removed at `close`), so workers sharing a host never touch each other's sandboxes.
    */
-  static open(name: string, procRoot = "/proc/self"): CgroupTree | { unavailable: string } {
+  static open(
+    name: string,
+    procRoot = "/proc/self",
+    cpuShares?: number,
+  ): CgroupTree | { unavailable: string } {
     const own = ownCgroups(procRoot);
     const mounts = cgroupMounts(procRoot);
     if (mounts === undefined)
@@ -56,6 +60,19 @@ export class CgroupTree {
           unavailable: `cannot create cgroups under ${candidates.join(" or ")} (as uid ${uid}; \`sudo bin/faas setup\` delegates one)`,
         };
       parents[c] = path.join(usable, name);
+    }
+    // cgroup v1 weighs a child group like one task of its parent: all the sandboxes together would get
+    // the CPU share of a single process next to the worker's own threads and neighbours. Weigh the
+    // worker's folder as its number of slots.
+    if (cpuShares !== undefined) {
+      try {
+        writeFileSync(
+          path.join(parents.cpu, "cpu.shares"),
+          String(Math.min(262_144, Math.max(2, cpuShares))),
+        );
+      } catch {
+        // a delegated subtree may not allow it; the default weight stays
+      }
     }
     return new CgroupTree(parents);
   }

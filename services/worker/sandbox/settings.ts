@@ -48,6 +48,8 @@ export interface SandboxOptions {
   maxPids: number;
   /** This worker's folder name in the cgroup tree. */
   name: string;
+  /** The worker's slots: its sandboxes together weigh as many processes on the CPU. */
+  slots: number;
   /**
    * Where the worker puts its copy of the sandbox runtime (bootstrap and protocol), readable by every
    * sandbox uid and writable by none: the install may sit in a folder they cannot enter (a checkout
@@ -186,7 +188,7 @@ export function prepareSandbox(o: SandboxOptions): SandboxSettings {
 
   let cgroups: CgroupTree | undefined;
   if (o.cgroups !== "off") {
-    const tree = CgroupTree.open(o.name);
+    const tree = CgroupTree.open(o.name, "/proc/self", 1024 * o.slots);
     if (tree instanceof CgroupTree) cgroups = tree;
     else if (o.cgroups === "required")
       throw new SandboxUnavailableError(`FAAS_SANDBOX_CGROUPS=required but ${tree.unavailable}`);
