@@ -354,6 +354,11 @@ async function asyncThroughput(
   const drainDeadline = Date.now() + 60_000;
   while (pending.size > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50));
   subscriber.disconnect();
+  // What became of an invocation that never reported: its record says where it stopped.
+  for (const id of [...pending].slice(0, 5)) {
+    const res = await fetch(`${env.endpoint}/api/invocations/${id}`, { headers });
+    process.stdout.write(`  not completed: ${id} ${res.status} ${(await res.text()).slice(0, 300)}\n`);
+  }
   const seconds = (lastCompletion - started) / 1000;
   return { accepted, completed, lost: pending.size, rejected, rate: completed / seconds, seconds };
 }
