@@ -15,7 +15,7 @@ import { fnRmCommand } from "./commands/fn-rm";
 import { invocationGetCommand } from "./commands/invocation-get";
 import { setupCommand } from "./commands/setup";
 import { workersCommand } from "./commands/workers";
-import { UserError } from "./errors";
+import { UserError, userMessage } from "./errors";
 
 async function main(): Promise<void> {
   await yargs(hideBin(process.argv))
@@ -56,8 +56,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof UserError) {
-    process.stderr.write(`faas: ${err.message}\n`);
+  const message = userMessage(err);
+  if (message !== undefined) {
+    process.stderr.write(`faas: ${message}\n`);
   } else {
     process.stderr.write(
       `faas: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

@@ -29,7 +29,7 @@ import { sweepWorkerCgroups } from "../services/worker/sandbox/cgroups";
 import { CloudResources, createCloudResources } from "./cloud-resources";
 import { ComposeInfrastructure } from "./compose-infrastructure";
 import { DockerRuntime } from "./docker-runtime";
-import { retryUntil } from "./docker/retry";
+import { RETRY_BACKOFF, waitFor } from "./wait";
 import {
   ElasticIpView,
   Infrastructure,
@@ -288,7 +288,10 @@ export class Environment {
       // moto in a container may still be importing its services when it first accepts connections.
       const resources =
         infrastructure.kind === "docker"
-          ? await retryUntil("creating the cloud resources", 60_000, create)
+          ? await waitFor("the cloud resources to be created", create, {
+              timeoutMs: 60_000,
+              backoff: RETRY_BACKOFF,
+            })
           : await create();
 
       const holder: { env?: Environment } = {};

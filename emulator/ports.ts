@@ -1,4 +1,5 @@
 import net from "node:net";
+import { tcpListening, waitFor } from "./wait";
 
 /** A port the OS says is free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -33,26 +34,17 @@ export async function assertPortFree(port: number, what: string, envVar: string)
   });
 }
 
+/** Waits until something listens on 127.0.0.1:port, giving up as soon as `isAlive` says the process died. */
 export async function waitForPort(
   port: number,
   timeoutMs: number,
   isAlive: () => boolean = () => true,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive()) throw new Error("the process exited before it listened");
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+  await waitFor(`a listener on 127.0.0.1:${port}`, tcpListening(port), {
+    timeoutMs,
+    intervalMs: 50,
+    abortIf: () => (isAlive() ? undefined : "the process exited before it listened"),
+  });
 }
 
 /** A missing tool, a taken port: something the user must fix, said in one clear line. */

@@ -1,9 +1,11 @@
+import { PlatformClient } from "../client/platform-client";
 import { WorkerList } from "../contracts";
+import { notYet, waitFor, WaitTimeoutError } from "./wait";
 
 /**
- * Polls the worker registry through the Elastic IP until at least `count` workers are registered.
- * Answers whether that happened within `timeoutMs`, with the last list seen (none while the
- * controller is still booting or claiming the address).
+ * Waits, through the Elastic IP, until at least `count` workers are registered. Answers whether that
+ * happened within `timeoutMs`, with the last list seen (none while the controller is still booting or
+ * claiming the address).
  */
 export async function waitForWorkers(
   endpoint: string,
@@ -11,18 +13,20 @@ export async function waitForWorkers(
   count: number,
   timeoutMs: number,
 ): Promise<{ ready: boolean; last: WorkerList | undefined }> {
-  const deadline = Date.now() + timeoutMs;
+  const client = new PlatformClient(endpoint, apiKey, { requestTimeoutMs: 2000 });
   let last: WorkerList | undefined;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${endpoint}/api/workers`, {
-      headers: { authorization: `Bearer ${apiKey}` },
-    }).catch(() => undefined);
-    const parsed = res?.ok ? WorkerList.safeParse(await res.json()) : undefined;
-    if (parsed?.success) {
-      last = parsed.data;
-      if (last.workers.length >= count) return { ready: true, last };
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await waitFor(
+      `${count} registered worker${count === 1 ? "" : "s"}`,
+      async () => {
+        last = await client.workers();
+        return last.workers.length >= count || notYet(`${last.workers.length} registered`);
+      },
+      { timeoutMs },
+    );
+    return { ready: true, last };
+  } catch (err) {
+    if (err instanceof WaitTimeoutError) return { ready: false, last };
+    throw err;
   }
-  return { ready: false, last };
 }

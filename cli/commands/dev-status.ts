@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { EnvironmentStatus } from "../../emulator/admin-server";
 import { renderStatus } from "../../emulator/status-table";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { adminRequest } from "../admin";
 import { loadCliConfig, readDevState } from "../config";
 import { UserError } from "../errors";
@@ -13,7 +13,7 @@ export const devStatusCommand: CommandModule = {
     const status = (await adminRequest("GET", "/status")) as EnvironmentStatus;
     const state = readDevState(loadCliConfig());
     if (state === undefined) throw new UserError("no environment is running");
-    const workers = await new ApiClient(state.endpoint, state.apiKey).workers().catch(() => undefined);
+    const workers = await new PlatformClient(state.endpoint, state.apiKey).workers().catch(() => undefined);
     process.stdout.write(`${renderStatus(status, workers)}\n`);
   },
 };

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 
 export const fnGetCommand: CommandModule<object, { name: string }> = {
@@ -8,7 +8,7 @@ export const fnGetCommand: CommandModule<object, { name: string }> = {
   builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
-    const record = await new ApiClient(target.endpoint, target.apiKey).getFunction(args.name);
+    const record = await new PlatformClient(target.endpoint, target.apiKey).getFunction(args.name);
     process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   },
 };

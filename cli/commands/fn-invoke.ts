@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 import { UserError } from "../errors";
 
@@ -32,7 +32,7 @@ export const fnInvokeCommand: CommandModule<object, Args> = {
       args.data ?? (args.file === undefined ? undefined : readFileSync(args.file, "utf8")),
     );
     const target = resolveTarget(loadCliConfig());
-    const client = new ApiClient(target.endpoint, target.apiKey);
+    const client = new PlatformClient(target.endpoint, target.apiKey);
     if (args.async) {
       const { invocationId } = await client.invokeAsync(args.name, event);
       process.stdout.write(`${invocationId}\n`);

@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { table } from "../../emulator/status-table";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 
 export const fnListCommand: CommandModule = {
@@ -9,7 +9,7 @@ export const fnListCommand: CommandModule = {
   describe: "List deployed functions",
   handler: async () => {
     const target = resolveTarget(loadCliConfig());
-    const { functions } = await new ApiClient(target.endpoint, target.apiKey).listFunctions();
+    const { functions } = await new PlatformClient(target.endpoint, target.apiKey).listFunctions();
     if (functions.length === 0) {
       process.stdout.write("no functions deployed\n");
       return;

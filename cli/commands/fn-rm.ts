@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 
 export const fnRmCommand: CommandModule<object, { name: string }> = {
@@ -9,7 +9,7 @@ export const fnRmCommand: CommandModule<object, { name: string }> = {
   builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
-    await new ApiClient(target.endpoint, target.apiKey).deleteFunction(args.name);
+    await new PlatformClient(target.endpoint, target.apiKey).deleteFunction(args.name);
     process.stdout.write(`removed ${args.name}\n`);
   },
 };

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 
 export const invocationGetCommand: CommandModule<object, { id: string }> = {
@@ -8,7 +8,7 @@ export const invocationGetCommand: CommandModule<object, { id: string }> = {
   builder: (y: Argv) => y.positional("id", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
-    const view = await new ApiClient(target.endpoint, target.apiKey).getInvocation(args.id);
+    const view = await new PlatformClient(target.endpoint, target.apiKey).getInvocation(args.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
   },
 };

@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { table } from "../../emulator/status-table";
-import { ApiClient } from "../client";
+import { PlatformClient } from "../../client/platform-client";
 import { loadCliConfig, resolveTarget } from "../config";
 
 export const workersCommand: CommandModule = {
@@ -8,7 +8,7 @@ export const workersCommand: CommandModule = {
   describe: "List the workers registered with the controller",
   handler: async () => {
     const target = resolveTarget(loadCliConfig());
-    const list = await new ApiClient(target.endpoint, target.apiKey).workers();
+    const list = await new PlatformClient(target.endpoint, target.apiKey).workers();
     const head = `controller ${list.controllerInstanceId}: ${list.workers.length} worker(s)${list.filling ? " (registry still filling after a controller start)" : ""}`;
     const rows = list.workers.map((w) => [
       w.workerId,

@@ -10,7 +10,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createCloudResources } from "../cloud-resources";
 import { loadBootstrapConfig } from "./config";
-import { retryUntil } from "./retry";
+import { RETRY_BACKOFF, waitFor } from "../wait";
 
 async function main(): Promise<void> {
   const config = loadBootstrapConfig();
@@ -21,12 +21,15 @@ async function main(): Promise<void> {
     dynamo: new DynamoDBClient({}),
     logs: new CloudWatchLogsClient({}),
   };
-  const resources = await retryUntil("creating the cloud resources", config.waitMs, () =>
-    createCloudResources(clients, {
-      prefix: config.prefix,
-      visibilityTimeoutS: config.visibilityTimeoutS,
-      maxReceiveCount: config.maxReceiveCount,
-    }),
+  const resources = await waitFor(
+    "the cloud resources to be created",
+    () =>
+      createCloudResources(clients, {
+        prefix: config.prefix,
+        visibilityTimeoutS: config.visibilityTimeoutS,
+        maxReceiveCount: config.maxReceiveCount,
+      }),
+    { timeoutMs: config.waitMs, backoff: RETRY_BACKOFF },
   );
   process.stdout.write(`${JSON.stringify({ bootstrap: "done", ...resources })}\n`);
   for (const client of Object.values(clients)) client.destroy();

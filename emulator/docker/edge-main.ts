@@ -8,21 +8,25 @@ import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from "@
 import { sleep } from "../../services/common/backoff";
 import { ElasticIpEdge } from "../edge";
 import { loadEdgeConfig, TAG_ADDRESS } from "./config";
-import { retryUntil } from "./retry";
+import { RETRY_BACKOFF, waitFor } from "../wait";
 
 async function main(): Promise<void> {
   const config = loadEdgeConfig();
   const ec2 = new EC2Client({});
-  const allocationId = await retryUntil("waiting for the Elastic IP", config.waitMs, async () => {
-    const out = await ec2.send(
-      new DescribeAddressesCommand({
-        Filters: [{ Name: "tag:Name", Values: [`${config.prefix}-controller`] }],
-      }),
-    );
-    const id = out.Addresses?.[0]?.AllocationId;
-    if (id === undefined) throw new Error(`no Elastic IP tagged ${config.prefix}-controller yet`);
-    return id;
-  });
+  const allocationId = await waitFor(
+    "the Elastic IP",
+    async () => {
+      const out = await ec2.send(
+        new DescribeAddressesCommand({
+          Filters: [{ Name: "tag:Name", Values: [`${config.prefix}-controller`] }],
+        }),
+      );
+      const id = out.Addresses?.[0]?.AllocationId;
+      if (id === undefined) throw new Error(`no Elastic IP tagged ${config.prefix}-controller yet`);
+      return id;
+    },
+    { timeoutMs: config.waitMs, backoff: RETRY_BACKOFF },
+  );
 
   // instance id -> network name, for running instances only; refreshed with the association.
   let addresses = new Map<string, string>();

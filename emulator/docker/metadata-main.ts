@@ -19,7 +19,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { MetadataServer } from "../metadata-server";
 import { loadInstanceNetworkConfig, TAG_ADDRESS } from "./config";
-import { retryUntil } from "./retry";
+import { RETRY_BACKOFF, waitFor } from "../wait";
 
 const AMI_ID = "ami-faas-local";
 
@@ -32,14 +32,20 @@ async function main(): Promise<void> {
   const registered = instanceId === undefined;
   if (instanceId === undefined) {
     const tier = config.role === "controller" ? "public" : "private";
-    const subnetId = await retryUntil(`waiting for the ${tier} subnet`, config.waitMs, async () => {
-      const out = await ec2.send(
-        new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: [`${config.prefix}-${tier}`] }] }),
-      );
-      const id = out.Subnets?.[0]?.SubnetId;
-      if (id === undefined) throw new Error(`no subnet tagged ${config.prefix}-${tier} yet`);
-      return id;
-    });
+    const subnetId = await waitFor(
+      `the ${tier} subnet`,
+      async () => {
+        const out = await ec2.send(
+          new DescribeSubnetsCommand({
+            Filters: [{ Name: "tag:Name", Values: [`${config.prefix}-${tier}`] }],
+          }),
+        );
+        const id = out.Subnets?.[0]?.SubnetId;
+        if (id === undefined) throw new Error(`no subnet tagged ${config.prefix}-${tier} yet`);
+        return id;
+      },
+      { timeoutMs: config.waitMs, backoff: RETRY_BACKOFF },
+    );
     const tags = [
       { Key: "Name", Value: `faas-${config.role}` },
       { Key: "faas:role", Value: config.role },
