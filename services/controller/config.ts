@@ -2,40 +2,40 @@ import { z } from "zod";
 import { boolVar, Env, intVar, parseEnv } from "../common/config";
 
 /** Every variable the controller reads; docs/configuration.md describes each. */
+export const CONTROLLER_SETTINGS = {
+  FAAS_HOST: z.string().default("0.0.0.0"),
+  FAAS_PORT: intVar(8080, 1),
+  FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
+  FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
+  FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
+  FAAS_REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  FAAS_QUEUE_URL: z.url(),
+  FAAS_DLQ_URL: z.url().optional(),
+  FAAS_DLQ_WAIT_S: intVar(20, 0),
+  FAAS_DLQ_VISIBILITY_TIMEOUT_S: intVar(60, 1),
+  FAAS_BUCKET: z.string().min(3),
+  FAAS_TABLE: z.string().min(3),
+  FAAS_EIP_ALLOCATION_ID: z.string().optional(),
+  FAAS_EIP_TAG: z.string().default("faas-controller"),
+  FAAS_CLAIM_EIP: boolVar(true),
+  FAAS_HEARTBEAT_INTERVAL_MS: intVar(10_000, 10),
+  FAAS_WORKER_DEAD_AFTER_MS: intVar(30_000, 10),
+  FAAS_SYNC_WAIT_EXTRA_MS: intVar(15_000),
+  FAAS_MAX_EVENT_BYTES: intVar(200 * 1024, 1),
+  FAAS_MAX_CODE_BYTES: intVar(10 * 1024 * 1024, 1),
+  FAAS_MAX_UNPACKED_CODE_BYTES: intVar(250 * 1024 * 1024, 1),
+  FAAS_INFLIGHT_GRACE_MS: intVar(60_000),
+  FAAS_MAX_QUEUE_DEPTH: intVar(5000, 1),
+  FAAS_MAX_SYNC_WAITERS: intVar(1000, 1),
+  FAAS_QUEUE_SEND_CONCURRENCY: intVar(2, 1),
+  FAAS_RESULT_TTL_SECONDS: intVar(86_400, 1),
+  FAAS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
+};
+
+/** The controller's settings, validated; a bad value fails at start naming its variable. */
 export function loadConfig(env: Env = process.env) {
-  const raw = parseEnv(
-    {
-      FAAS_HOST: z.string().default("0.0.0.0"),
-      FAAS_PORT: intVar(8080, 1),
-      FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
-      FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
-      FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
-      FAAS_REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-      FAAS_QUEUE_URL: z.url(),
-      FAAS_DLQ_URL: z.url().optional(),
-      FAAS_DLQ_WAIT_S: intVar(20, 0),
-      FAAS_DLQ_VISIBILITY_TIMEOUT_S: intVar(60, 1),
-      FAAS_BUCKET: z.string().min(3),
-      FAAS_TABLE: z.string().min(3),
-      FAAS_EIP_ALLOCATION_ID: z.string().optional(),
-      FAAS_EIP_TAG: z.string().default("faas-controller"),
-      FAAS_CLAIM_EIP: boolVar(true),
-      FAAS_HEARTBEAT_INTERVAL_MS: intVar(10_000, 10),
-      FAAS_WORKER_DEAD_AFTER_MS: intVar(30_000, 10),
-      FAAS_SYNC_WAIT_EXTRA_MS: intVar(15_000),
-      FAAS_MAX_EVENT_BYTES: intVar(200 * 1024, 1),
-      FAAS_MAX_CODE_BYTES: intVar(10 * 1024 * 1024, 1),
-      FAAS_MAX_UNPACKED_CODE_BYTES: intVar(250 * 1024 * 1024, 1),
-      FAAS_INFLIGHT_GRACE_MS: intVar(60_000),
-      FAAS_MAX_QUEUE_DEPTH: intVar(5000, 1),
-      FAAS_MAX_SYNC_WAITERS: intVar(1000, 1),
-      FAAS_QUEUE_SEND_CONCURRENCY: intVar(2, 1),
-      FAAS_RESULT_TTL_SECONDS: intVar(86_400, 1),
-      FAAS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: z.string().optional(),
-    },
-    env,
-  );
+  const raw = parseEnv(CONTROLLER_SETTINGS, env);
   return {
     host: raw.FAAS_HOST,
     port: raw.FAAS_PORT,

@@ -1,6 +1,6 @@
 /**
- * Drains the dead-letter queue, so that an accepted invocation never stays `queued` forever
- * (design.md §3: it ends with a result, a recorded failure, or a dead-letter entry). SQS moves a task
+ * Drains the dead-letter queue, so that an accepted invocation never stays `queued` forever: it ends
+ * with a result, a recorded failure, or a dead-letter entry. SQS moves a task
  * there after `maxReceiveCount` receives without a delete, which in this platform means no worker
  * stored a result for it that many times: typically the worker running it died each time.
  *

@@ -8,7 +8,7 @@
  * `maxConcurrency` more invocations while the previous controller's are still running (a brief
  * over-admission after a failover, never a block). Every entry expires, so a result this controller
  * never saw (pub/sub drops messages while disconnected; a controller restart loses them all) cannot
- * hold a slot forever; the caller chooses the expiry (see `entryTtlMs` in http/app.ts).
+ * hold a slot forever; the caller chooses the expiry (see `inflightGraceMs` in http/deps.ts).
  */
 interface Entry {
   fn: string;

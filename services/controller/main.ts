@@ -14,6 +14,7 @@ import { DeadLetterConsumer } from "./dead-letter-consumer";
 import { claimElasticIp } from "./elastic-ip";
 import { createApp } from "./http/app";
 import { InflightTracker } from "./inflight";
+import { InvocationRecords } from "./invocation-records";
 import { KnownFunctions } from "./known-functions";
 import { createMetrics } from "./metrics";
 import { ResultMetrics } from "./result-metrics";
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     envSealer: new EnvSealer(config.envKey),
     functions,
     queue,
-    invocations,
+    invocations: new InvocationRecords(invocations, redis),
     results,
     inflight,
     knownFunctions,

@@ -2,12 +2,18 @@
  * SQS behind the TaskQueue interface. Sends go through a Batcher: alone, a task is sent at once; under
  * load, tasks share SendMessageBatch calls of up to ten (moto manages about 70 single sends a second,
  * several hundred in batches).
+ *
+ * Every way a task can fail to get onto the queue is a QueueUnavailableError: SendMessageBatch throwing
+ * (the network, or SQS refusing the call: a missing queue, no permission, throttling after the SDK's
+ * retries), an entry SQS lists as failed, or a task too large for an SQS message. Each means the same
+ * to the caller: nothing was accepted. The SDK's error stays as the `cause`.
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { InvocationTask } from "../../contracts";
 import { Batcher } from "../common/batcher";
 import { Logger } from "../common/logger";
-import { QueueUnavailableError, TaskQueue } from "./task-queue";
+import { QueueUnavailableError } from "./errors";
+import { TaskQueue } from "./task-queue";
 
 export const MAX_MESSAGE_BYTES = 256 * 1024;
 
@@ -43,7 +49,7 @@ export class SqsTaskQueue implements TaskQueue {
   async send(task: InvocationTask): Promise<void> {
     const body = JSON.stringify(task);
     if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
-      throw new Error("the task exceeds the SQS message size limit of 256 KiB");
+      throw new QueueUnavailableError("the task exceeds the SQS message size limit of 256 KiB");
     }
     await this.batcher.add(body);
   }
@@ -78,7 +84,9 @@ export class SqsTaskQueue implements TaskQueue {
       });
     } catch (err) {
       this.log.warn({ err: String(err), entries: bodies.length }, "queue send failed");
-      return bodies.map(() => new QueueUnavailableError(`the queue is unreachable: ${String(err)}`));
+      return bodies.map(
+        () => new QueueUnavailableError(`the queue is unreachable: ${String(err)}`, { cause: err }),
+      );
     }
   }
 
