@@ -1,6 +1,12 @@
 # One command per verb. `make dev` runs the platform, `make test` passes; see README.md.
 SHELL := /bin/bash
-export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+# Node.js 24: the version pinned in .node-version, which `make prereqs` installs when this machine's is
+# older (scripts/install-node.sh says where, and why there). Its bin goes first on PATH, exported, so
+# node, npm, npx (whose `#!/usr/bin/env node` finds it), tsc, mocha and everything they start with
+# process.execPath (mocha's suites, the services, the workers and their sandboxes) run on it. Where no
+# pinned Node is installed (this machine's is 24 or newer), the folder does not exist and PATH is as before.
+NODE_DIR := $(shell sh scripts/install-node.sh --dir)
+export PATH := $(NODE_DIR)/bin:$(PATH)
 FAAS := node bin/faas
 # --exit: a test that leaks a handle must not hang CI; every suite still stops what it started in its hooks.
 MOCHA := npx mocha --reporter spec --exit

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the platform's images (what `make images` runs). Offline by default: every root comes from
-# this host (design.md §4), so nothing is pulled.
+# this host, so nothing is pulled (no registry is reachable here).
 #
 #   scripts/build-images.sh            faas/node-base, faas/controller, faas/worker, faas/redis, faas/aws
 #   scripts/build-images.sh clean      remove every image labelled faas.project=faas-platform
 #
-#   BASE_IMAGE=node:20-bookworm-slim   build controller and worker on the official base instead of the
-#                                      offline one (needs a registry); redis and aws stay offline builds
+#   BASE_IMAGE=node:24-bookworm-slim   build controller and worker on the official base instead of the
+#                                      offline one (needs a registry; its Node 24 is the image's, not
+#                                      the pinned one); redis and aws stay offline builds
 #   FAAS_IMAGE_TAG=local               tag of every image
 #   FAAS_IMAGES="controller worker"    build only these (node-base is built when they need it)
 #
@@ -26,6 +27,8 @@ WANT=${FAAS_IMAGES:-node-base controller worker redis aws}
 LABELS=(--label faas.project=faas-platform --label "faas.revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")
 
 say() { printf 'images: %s\n' "$*" >&2; }
+# The pinned Node.js first on PATH when it is installed, as in the Makefile: tsc and npm ci below run on it.
+PATH="$(sh scripts/install-node.sh --dir)/bin:$PATH"
 
 if [ "${1:-}" = clean ]; then
   ids=$(docker images -q --filter label=faas.project=faas-platform | sort -u)
@@ -91,6 +94,8 @@ if wants worker && ! command -v bwrap >/dev/null; then
 fi
 
 if [ "$BASE_IMAGE" = "$OFFLINE_BASE" ] && { wants node-base || wants controller || wants worker; }; then
+  # The offline base carries the platform's pinned Node.js (.node-version), whatever node this host runs.
+  sh scripts/install-node.sh
   mkdir -p "$STAGE/node-base"
   bash images/base/build-rootfs.sh "$STAGE/node-base/rootfs"
   docker_build -t "$OFFLINE_BASE" -f images/base/Dockerfile "$STAGE/node-base"

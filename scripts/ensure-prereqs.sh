@@ -12,14 +12,32 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"; exit 1
+# Node.js 24 or newer. When this machine's is older, the version pinned in .node-version, installed by
+# scripts/install-node.sh (which says where, and why there). Its bin goes first on PATH, as in the
+# Makefile, so npm ci below runs on it too.
+node_dir=$(sh scripts/install-node.sh --dir)
+export PATH="$node_dir/bin:$PATH"
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 24 ]; then
+  sh scripts/install-node.sh || { say "cannot install Node.js $(cat .node-version): see above"; exit 1; }
+  hash -r
+  [ "$(node_major)" -ge 24 ] || { say "Node.js 24 or newer is required (found: $(node --version 2>/dev/null || echo none))"; exit 1; }
 fi
+command -v npm >/dev/null || { say "npm is missing: apt-get install -y npm"; exit 1; }
+# Native addons (optional ones, in dockerode's ssh2) build against the headers of the Node.js that runs
+# npm; the pinned one carries its own, so nothing is downloaded for them.
+if [ -d "$node_dir/include/node" ]; then export npm_config_nodedir="$node_dir"; fi
 
+abi=$(node -p process.versions.modules)
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$abi" >node_modules/.faas-node-abi
+elif [ "$(cat node_modules/.faas-node-abi 2>/dev/null)" != "$abi" ]; then
+  # Installed by an older Node.js: rebuild the native addons for this one (npm ci would start over).
+  say "rebuilding native npm dependencies for Node.js $(node --version) (npm rebuild)"
+  npm rebuild --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$abi" >node_modules/.faas-node-abi
 fi
 
 if ! command -v redis-server >/dev/null; then

@@ -39,12 +39,14 @@ variable "worker_arch" {
 
 variable "docker_base_image" {
   type        = string
-  description = "A local image with /bin/sh and Node.js 20, built offline (design.md section 4)."
+  description = "A local image with /bin/sh, built offline (no registry is reachable here); without a registry it must carry the pinned Node.js (.node-version) already."
   default     = "faas-base:bookworm"
 }
 
 locals {
   stamp = formatdate("YYYYMMDDhhmmss", timestamp())
+  # The one pin of the platform's Node.js, shared with make and the offline images.
+  node_version = trimspace(file("${abspath(path.root)}/../../.node-version"))
   ami_source_filter = {
     controller = "al2023-ami-2023.*-kernel-*-x86_64"
     worker     = "al2023-ami-2023.*-kernel-*-${var.worker_arch}"
@@ -135,8 +137,14 @@ build {
     destination = "/tmp/faas-files"
   }
 
+  # The Node.js installer that make uses, run by scripts/install-node.sh below.
+  provisioner "file" {
+    source      = "${path.root}/../../scripts/install-node.sh"
+    destination = "/tmp/faas-files/install-node.sh"
+  }
+
   provisioner "shell" {
-    environment_vars = ["FAAS_ROLE=${source.name}"]
+    environment_vars = ["FAAS_ROLE=${source.name}", "FAAS_NODE_VERSION=${local.node_version}"]
     scripts = [
       "${path.root}/scripts/install-node.sh",
       "${path.root}/scripts/install-app.sh",

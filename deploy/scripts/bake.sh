@@ -21,8 +21,8 @@ if ! command -v docker >/dev/null 2>&1; then
 elif ! docker info >/dev/null 2>&1; then
   skipped+=("local images: no Docker engine is running (scripts/ensure-docker.sh starts one)")
 else
-  # The offline path: the same application on a base image made from this host's own Node.js, so
-  # nothing is pulled (scripts/build-images.sh, docs/docker.md).
+  # The offline path: the same application on a base image made from the pinned Node.js (.node-version)
+  # and this host's libraries, so nothing is pulled (scripts/build-images.sh, docs/docker.md).
   bash "$root/scripts/build-images.sh"
   built+=("offline images faas/controller:local faas/worker:local faas/redis:local faas/aws:local")
   if docker image inspect "$base_image" >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
 # Helpers for building an image root from this host's own files, so that no image is ever pulled
-# (design.md §4). Sourced by images/*/build-rootfs.sh; every function takes the root as $ROOT.
+# (no registry is reachable from this machine). Sourced by images/*/build-rootfs.sh; every function takes the root as $ROOT.
 #
 # The root is merged-/usr like Debian bookworm: /bin, /lib, /lib64 and /sbin are links into /usr, so
 # a binary's ELF interpreter (/lib64/ld-linux-x86-64.so.2) and its libraries resolve as on the host.

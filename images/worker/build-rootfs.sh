@@ -2,7 +2,7 @@
 # The worker's sandbox tools, laid over its base image: Debian's bubblewrap (bwrap), setpriv, prlimit, /bin/sh
 # (dash) for the one-line cgroup attach before each function, and mount + unshare for the boot script
 # (images/worker/boot.sh), each with the libraries it links, all from this host. On the official
-# node:20-bookworm-slim base these replace the base's own copies of the same Debian libraries.
+# node:24-bookworm-slim base these replace the base's own copies of the same Debian libraries.
 set -euo pipefail
 ROOT=$1
 # shellcheck source=../lib/rootfs.sh

@@ -51,6 +51,39 @@ describe("deploy/packer", function () {
     expect(script).to.contain("cloud-init clean --logs --machine-id");
   });
 
+  it("installs the pinned Node.js 24 (.node-version) on x64 and arm64, as /usr/bin/node for the units", () => {
+    const version = fs.readFileSync(path.join(repoRoot, ".node-version"), "utf8").trim();
+    expect(version, "one exact version").to.match(/^\d+\.\d+\.\d+$/);
+    expect(Number(version.split(".")[0])).to.be.at.least(24);
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    expect(pkg.engines.node).to.equal(">=24");
+    // The template reads the pin and uploads the installer that make uses; no version is written here.
+    expect(template).to.contain(
+      'node_version = trimspace(file("${abspath(path.root)}/../../.node-version"))',
+    );
+    expect(template).to.contain('"FAAS_NODE_VERSION=${local.node_version}"');
+    expect(template).to.match(
+      /provisioner "file" \{\s*source\s*=\s*"\$\{path\.root\}\/\.\.\/\.\.\/scripts\/install-node\.sh"\s*destination\s*=\s*"\/tmp\/faas-files\/install-node\.sh"/,
+    );
+    expect(template.indexOf('"${path.root}/scripts/install-node.sh"')).to.be.lessThan(
+      template.indexOf('"${path.root}/scripts/install-app.sh"'),
+    );
+    const provision = fs.readFileSync(path.join(packerDir, "scripts", "install-node.sh"), "utf8");
+    expect(provision).to.contain("sh /tmp/faas-files/install-node.sh");
+    expect(provision).to.contain('ln -sfn "$node" /usr/bin/node');
+    expect(provision, "no distribution package, no Node 20").to.not.match(/dnf install|node-?20|want=20/);
+    // The installer: the registry's official build for the instance's architecture (the controller is
+    // x86_64, the workers arm64 by default), into a folder the sandbox uids can read.
+    const installer = fs.readFileSync(path.join(repoRoot, "scripts", "install-node.sh"), "utf8");
+    expect(installer).to.contain("x86_64 | amd64) arch=x64");
+    expect(installer).to.contain("aarch64 | arm64) arch=arm64");
+    expect(installer).to.contain("pkg=node-linux-$arch");
+    expect(installer).to.contain("system_dir=/usr/local/lib/faas/node-v$version");
+    expect(template).to.contain('default = "arm64"');
+  });
+
   it("supervises the services with systemd units that restart them", () => {
     for (const role of ["controller", "worker"]) {
       const unit = fs.readFileSync(path.join(packerDir, "files", `faas-${role}.service`), "utf8");
