@@ -22,12 +22,16 @@ import { InvocationResult } from "../contracts";
 import { RESULTS_CHANNEL } from "../services/common/invocation-store";
 import { Environment } from "../emulator/environment";
 import { freePort } from "../emulator/ports";
+import { PlatformClient } from "../client/platform-client";
 import { waitForWorkers } from "../emulator/readiness";
-import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
+import { notYet, waitFor } from "../emulator/wait";
+import { sleep } from "../services/common/backoff";
+import { backendFor, chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
 import { printSandboxCost, sandboxCost } from "./sandbox";
 import { ms, summarize } from "./stats";
 
 const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
+const FUNCTION = "bench";
 
 async function main(): Promise<void> {
   const args = await yargs(hideBin(process.argv))
@@ -72,11 +76,9 @@ async function main(): Promise<void> {
   process.stdout.write(`starting the local cloud on the ${choice.kind} runtime (${choice.reason})...\n`);
   const env = await Environment.start({
     edgePort,
-    motoPort,
-    redisPort,
+    backend: backendFor(choice, { motoPort, redisPort }),
     workers: args.workers,
     workerSlots: args.slots,
-    runtime: choice.kind,
     controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
     workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers), FAAS_SANDBOX: args.sandbox },
     apiKey,
@@ -112,13 +114,11 @@ interface Args {
 }
 
 async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
-  const url = `${env.endpoint}/api/functions/bench`;
-  const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+  const client = new PlatformClient(env.endpoint, apiKey);
   if (!(await waitForWorkers(env.endpoint, apiKey, args.workers, 30_000)).ready) {
     throw new Error("workers did not register");
   }
-  const deployed = await fetch(url, { method: "PUT", headers, body: JSON.stringify({ source: SOURCE }) });
-  if (!deployed.ok) throw new Error(`deploy failed: ${deployed.status} ${await deployed.text()}`);
+  await client.deploy(FUNCTION, { source: SOURCE });
 
   // Baseline: the handler itself, in this process.
   const handler = loadHandler(SOURCE);
@@ -131,12 +131,12 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   const base = summarize(baseline);
 
   // Synchronous latency through the edge, one caller, warm processes.
-  for (let i = 0; i < 50; i++) await invoke(url, headers, i, false);
+  for (let i = 0; i < 50; i++) await invoke(client, i);
   const sync: number[] = [];
   let syncErrors = 0;
   for (let i = 0; i < args["sync-requests"]; i++) {
     const t0 = performance.now();
-    const ok = await invoke(url, headers, i, false);
+    const ok = await invoke(client, i);
     sync.push(performance.now() - t0);
     if (!ok) syncErrors++;
   }
@@ -150,7 +150,7 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   const ceiling = await queueCeiling(env, args["ceiling-seconds"]);
 
   // Asynchronous throughput: results counted from the results channel, as the controller sees them.
-  const a = await asyncThroughput(env, url, headers, args);
+  const a = await asyncThroughput(env, client, args);
 
   const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
   process.stdout.write(
@@ -185,19 +185,13 @@ function loadHandler(source: string): (event: unknown) => Promise<unknown> {
   return handler;
 }
 
-async function invoke(
-  url: string,
-  headers: Record<string, string>,
-  n: number,
-  async: boolean,
-): Promise<boolean> {
-  const res = await fetch(`${url}/invoke`, {
-    method: "POST",
-    headers: async ? { ...headers, "x-invocation-type": "Event" } : headers,
-    body: JSON.stringify({ n }),
-  });
-  await res.arrayBuffer();
-  return async ? res.status === 202 : res.status === 200;
+/** One synchronous invocation; whether it answered 200 (a platform or function error counts as not). */
+async function invoke(client: PlatformClient, n: number): Promise<boolean> {
+  try {
+    return (await client.invoke(FUNCTION, { n })).status === 200;
+  } catch {
+    return false;
+  }
 }
 
 async function queueFloor(env: Environment, rounds: number): Promise<number[]> {
@@ -211,7 +205,8 @@ async function queueFloor(env: Environment, rounds: number): Promise<number[]> {
     const receiving = sqs.send(
       new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
     );
-    await new Promise((r) => setTimeout(r, 5));
+    // A hold, not a wait: the receive must be long-polling before the send starts the clock.
+    await sleep(5);
     const t0 = performance.now();
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ n: i }) }));
     const got = await receiving;
@@ -295,8 +290,7 @@ class Gate {
 
 async function asyncThroughput(
   env: Environment,
-  url: string,
-  headers: Record<string, string>,
+  platform: PlatformClient,
   args: Args,
 ): Promise<{
   accepted: number;
@@ -333,16 +327,11 @@ async function asyncThroughput(
     for (;;) {
       await outstanding.take();
       if (Date.now() >= deadline) return;
-      const res = await fetch(`${url}/invoke`, {
-        method: "POST",
-        headers: { ...headers, "x-invocation-type": "Event" },
-        body: JSON.stringify({ n: accepted }),
-      });
-      const body = (await res.json()) as { invocationId?: string };
-      if (res.status === 202 && body.invocationId !== undefined) {
+      const answer = await platform.invokeAsync(FUNCTION, { n: accepted }).catch(() => undefined);
+      if (answer !== undefined) {
         accepted++;
-        if (early.delete(body.invocationId)) complete();
-        else pending.add(body.invocationId);
+        if (early.delete(answer.invocationId)) complete();
+        else pending.add(answer.invocationId);
       } else {
         rejected++;
         outstanding.give();
@@ -351,13 +340,19 @@ async function asyncThroughput(
   };
   await Promise.all(Array.from({ length: args["async-concurrency"] }, client));
   clearTimeout(stopTimer);
-  const drainDeadline = Date.now() + 60_000;
-  while (pending.size > 0 && Date.now() < drainDeadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    "the accepted invocations to complete",
+    () => pending.size === 0 || notYet(`${pending.size} pending`),
+    {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    },
+  ).catch(() => undefined);
   subscriber.disconnect();
   // What became of an invocation that never reported: its record says where it stopped.
   for (const id of [...pending].slice(0, 5)) {
-    const res = await fetch(`${env.endpoint}/api/invocations/${id}`, { headers });
-    process.stdout.write(`  not completed: ${id} ${res.status} ${(await res.text()).slice(0, 300)}\n`);
+    const record = await platform.getInvocation(id).catch((err: unknown) => String(err));
+    process.stdout.write(`  not completed: ${id} ${JSON.stringify(record).slice(0, 300)}\n`);
   }
   const seconds = (lastCompletion - started) / 1000;
   return { accepted, completed, lost: pending.size, rejected, rate: completed / seconds, seconds };

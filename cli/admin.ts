@@ -6,6 +6,7 @@ export async function adminRequest(method: string, path: string): Promise<unknow
   const state = readDevState(loadCliConfig());
   if (state === undefined || !pidAlive(state.pid))
     throw new UserError("no environment is running: `make dev` starts one");
+  if (!state.ready) throw new UserError(`environment ${state.envId} is still starting`);
   const res = await fetch(`${state.adminUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${state.adminToken}` },

@@ -3,6 +3,7 @@
  * the Elastic IP and every worker has registered, print the status table, then stream every
  * component's logs until Ctrl-C or SIGTERM, which stops everything and frees every port.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { environmentStatus, startAdminServer } from "../emulator/admin-server";
@@ -11,7 +12,7 @@ import { formatLine } from "../emulator/log-format";
 import { PrerequisiteError } from "../emulator/ports";
 import { waitForWorkers } from "../emulator/readiness";
 import { AWS_TIMING, FAST_TIMING } from "../emulator/reconciler";
-import { chooseRuntime, RuntimeRequest } from "../emulator/runtime-choice";
+import { backendFor, chooseRuntime, RuntimeRequest } from "../emulator/runtime-choice";
 import { renderStatus } from "../emulator/status-table";
 import { CliConfig, DevState } from "./config";
 import { loadOrCreateCredentials } from "./credentials";
@@ -34,24 +35,35 @@ export interface DevOptions {
 export async function runDev(config: CliConfig, options: DevOptions): Promise<void> {
   const credentials = loadOrCreateCredentials(config);
   const started = Date.now();
+  const envId = `faas-${randomBytes(4).toString("hex")}`;
   const print = (line: string) => process.stdout.write(`${line}\n`);
   let env: Environment;
   let runtime: Awaited<ReturnType<typeof chooseRuntime>>;
   try {
     runtime = await chooseRuntime(options.runtime, { log: (line) => print(formatLine("runtime", line)) });
     print(formatLine("runtime", `${runtime.kind} runtime: ${runtime.reason}`));
-    if (runtime.kind === "docker" && (options.awsEndpoint !== undefined || options.redisUrl !== undefined))
-      throw new UserError(
-        "--aws-endpoint and --redis-url work with the process runtime only (--runtime process)",
-      );
-    env = await Environment.start({
-      runtime: runtime.kind,
-      envId: undefined,
-      edgePort: options.edgePort,
+    const backend = backendFor(runtime, {
       motoPort: options.motoPort,
       redisPort: options.redisPort,
       awsEndpoint: options.awsEndpoint,
       redisUrl: options.redisUrl,
+    });
+    // Written before anything starts: a `faas dev` killed with SIGKILL leaves its id here, and the next
+    // `faas dev up` removes what it left by that label (emulator/leftovers.ts).
+    writeState(config, {
+      envId,
+      pid: process.pid,
+      endpoint: `http://127.0.0.1:${options.edgePort}`,
+      adminUrl: "",
+      adminToken: "",
+      apiKey: credentials.apiKey,
+      ready: false,
+      startedAt: started,
+    });
+    env = await Environment.start({
+      backend,
+      envId,
+      edgePort: options.edgePort,
       workers: options.workers,
       apiKey: credentials.apiKey,
       workerSecret: credentials.workerSecret,
@@ -65,11 +77,13 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
       onLog: (source, line) => print(options.jsonLogs ? `${source} | ${line}` : formatLine(source, line)),
     });
   } catch (err) {
+    // Environment.start stopped what it had started; nothing is left to find.
+    rmSync(config.stateFile, { force: true });
     if (err instanceof PrerequisiteError) throw new UserError(err.message);
     throw err;
   }
   // Containers take longer to start than processes (image layers, two containers per instance).
-  const bootBudget = runtime.kind === "docker" ? 60_000 : 0;
+  const bootBudget = env.bootAllowanceMs;
 
   let stopping = false;
   const admin = await startAdminServer(env);
@@ -106,12 +120,16 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
     ready: true,
     startedAt: started,
   };
-  mkdirSync(path.dirname(config.stateFile), { recursive: true, mode: 0o700 });
-  writeFileSync(config.stateFile, JSON.stringify(state), { mode: 0o600 });
+  writeState(config, state);
   print("");
   print(renderStatus(environmentStatus(env), workers));
   print(
     `\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`,
   );
   print("Ctrl-C stops everything. Logs follow.\n");
+}
+
+function writeState(config: CliConfig, state: DevState): void {
+  mkdirSync(path.dirname(config.stateFile), { recursive: true, mode: 0o700 });
+  writeFileSync(config.stateFile, JSON.stringify(state), { mode: 0o600 });
 }

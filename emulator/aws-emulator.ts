@@ -2,7 +2,7 @@
  * The AWS emulator: moto server as a child process on 127.0.0.1, unless an endpoint is given.
  * Where moto differs from AWS: its EC2 instances never run anything, its instance metadata endpoint
  * returns the static id `i-fake` (so each instance gets its own metadata server, metadata-server.ts),
- * and it keeps an Elastic IP associated with a terminated instance (instances.ts disassociates it).
+ * and it keeps an Elastic IP associated with a terminated instance (fleet.ts disassociates it).
  */
 import { execFileSync } from "node:child_process";
 import { ManagedProcess } from "./managed-process";
@@ -22,10 +22,10 @@ export async function startMoto(
   const command = findOnPath("moto_server");
   if (command === undefined) {
     throw new PrerequisiteError(
-      "moto_server is not installed: `pip install 'moto[server]'` (or set AWS_ENDPOINT_URL to a running AWS emulator)",
+      "moto_server is not installed: `pip install 'moto[server]'` (or use a running AWS emulator: `faas dev up --aws-endpoint <url>`)",
     );
   }
-  await assertPortFree(port, "AWS emulator (moto)", "FAAS_MOTO_PORT");
+  await assertPortFree(port, "AWS emulator (moto)", "--moto-port");
   const proc = new ManagedProcess({
     name: "moto",
     command,

@@ -18,14 +18,14 @@ export function freePort(): Promise<number> {
 }
 
 /** Fails with a message naming the port and how to free it, when something already listens there. */
-export async function assertPortFree(port: number, what: string, envVar: string): Promise<void> {
+export async function assertPortFree(port: number, what: string, flag: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once("error", (err: NodeJS.ErrnoException) => {
       reject(
         new PrerequisiteError(
           err.code === "EADDRINUSE"
-            ? `port ${port} (${what}) is already in use: stop whatever listens there (\`ss -ltnp 'sport = :${port}'\` shows it), or choose another port with ${envVar}=<port>`
+            ? `port ${port} (${what}) is already in use: stop whatever listens there (\`ss -ltnp 'sport = :${port}'\` shows it), or choose another port: \`faas dev up ${flag} <port>\` (\`make dev DEV_ARGS='${flag} <port>'\`)`
             : `cannot listen on 127.0.0.1:${port} for ${what}: ${err.message}`,
         ),
       );

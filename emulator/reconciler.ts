@@ -9,7 +9,7 @@
  * of DescribeScalingActivities.
  */
 import { Clock, SYSTEM_CLOCK } from "./clock";
-import { Role } from "./runtime";
+import { Role } from "./backends/backend";
 
 export interface ScalingTiming {
   /** From the moment an instance becomes unhealthy until the group notices. */
@@ -57,14 +57,31 @@ export interface GroupSpec {
   desired: number;
 }
 
+/** What a scaling activity did: launched an instance, or terminated one. */
+export type ActivityKind = "launch" | "terminate";
+
+/**
+ * Why the group acted: it terminates an instance only because the instance became unhealthy (a
+ * process that exited, a failed health check, a failed boot), and launches only to close a gap
+ * between desired and actual capacity (after a termination, a new desired capacity, or at start).
+ */
+export type ActivityReason = "unhealthy" | "capacity";
+
+/**
+ * One scaling activity. `kind`, `reason`, `instanceId` and `startTime` are what programs match on;
+ * `description` and `cause` are text for people, in the words of DescribeScalingActivities.
+ */
 export interface ScalingActivity {
   activityId: string;
   autoScalingGroupName: string;
+  kind: ActivityKind;
+  reason: ActivityReason;
   description: string;
   cause: string;
   startTime: string;
   endTime?: string;
   statusCode: "InProgress" | "Successful" | "Failed";
+  /** The instance terminated, or launched (known once RunInstances answered; absent when it failed). */
   instanceId?: string;
 }
 
@@ -152,6 +169,8 @@ export class Reconciler {
     this.replacing.set(instanceId, group.name);
     const activity = this.record(
       group,
+      "terminate",
+      "unhealthy",
       `Terminating EC2 instance: ${instanceId}`,
       `an instance was taken out of service in response to a health check indicating it has been terminated or stopped (${reason})`,
       instanceId,
@@ -173,6 +192,8 @@ export class Reconciler {
     this.busy.add(key);
     const activity = this.record(
       group,
+      "launch",
+      "capacity",
       "Launching a new EC2 instance",
       `an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${from} to ${to}`,
     );
@@ -189,11 +210,20 @@ export class Reconciler {
     }
   }
 
-  private record(group: GroupSpec, description: string, cause: string, instanceId?: string): ScalingActivity {
+  private record(
+    group: GroupSpec,
+    kind: ActivityKind,
+    reason: ActivityReason,
+    description: string,
+    cause: string,
+    instanceId?: string,
+  ): ScalingActivity {
     const now = new Date(this.clock.now()).toISOString();
     const activity: ScalingActivity = {
       activityId: `${this.clock.now().toString(36)}-${++this.seq}`,
       autoScalingGroupName: group.name,
+      kind,
+      reason,
       description,
       cause: `At ${now} ${cause}.`,
       startTime: now,

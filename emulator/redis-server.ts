@@ -16,7 +16,8 @@ type OnLine = (name: string, line: string, stream: "stdout" | "stderr") => void;
 
 export class RedisHandle {
   private process: ManagedProcess | undefined;
-  private readonly dataDir = mkdtempSync(path.join(os.tmpdir(), "faas-redis-"));
+  /** Named after the environment, so that leftovers.ts finds it after a SIGKILLed emulator. */
+  private readonly dataDir: string;
 
   private constructor(
     readonly port: number,
@@ -24,7 +25,9 @@ export class RedisHandle {
     private readonly command: string,
     private readonly label: Record<string, string>,
     private readonly onLine: OnLine,
-  ) {}
+  ) {
+    this.dataDir = mkdtempSync(path.join(os.tmpdir(), `faas-redis-${label.FAAS_ENV_ID ?? "test"}-`));
+  }
 
   get url(): string {
     return `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}`;
@@ -43,10 +46,10 @@ export class RedisHandle {
     const command = findOnPath("redis-server");
     if (command === undefined) {
       throw new PrerequisiteError(
-        "redis-server is not installed: `apt-get install -y redis-server` (or set FAAS_REDIS_URL to a running Redis)",
+        "redis-server is not installed: `apt-get install -y redis-server` (or use a running Redis: `faas dev up --redis-url <url>`)",
       );
     }
-    await assertPortFree(port, "Redis", "FAAS_REDIS_PORT");
+    await assertPortFree(port, "Redis", "--redis-port");
     if (!/^[\w.~-]{16,}$/.test(password))
       throw new Error("the Redis password must be 16 or more letters, digits or '_.~-'");
     const handle = new RedisHandle(port, password, command, label, onLine);

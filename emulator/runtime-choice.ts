@@ -6,8 +6,10 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import Docker from "dockerode";
-import { DockerRuntime } from "./docker-runtime";
-import { RuntimeKind } from "./infrastructure";
+import { DockerRuntime } from "./backends/docker/containers";
+import { BackendKind as RuntimeKind } from "./backends/backend";
+import { BackendChoice } from "./backends";
+import { ProcessBackendOptions } from "./backends/process/backend";
 import { PrerequisiteError } from "./ports";
 import { RuntimeRequest } from "./runtime-request";
 
@@ -86,4 +88,17 @@ function buildImages(tag = "local"): Promise<void> {
           ),
     );
   });
+}
+
+/**
+ * The backend to start for a choice, with the options given on the command line. Options of the
+ * process backend (ports, external endpoints) are refused for Docker rather than ignored.
+ */
+export function backendFor(choice: RuntimeChoice, processOptions: ProcessBackendOptions = {}): BackendChoice {
+  if (choice.kind === "process") return { kind: "process", ...processOptions };
+  if (processOptions.awsEndpoint !== undefined || processOptions.redisUrl !== undefined)
+    throw new PrerequisiteError(
+      "--aws-endpoint and --redis-url work with the process runtime only (--runtime process)",
+    );
+  return { kind: "docker" };
 }

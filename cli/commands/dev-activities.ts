@@ -11,10 +11,14 @@ export const devActivitiesCommand: CommandModule = {
     const rows = Activities.map((a) => [
       a.startTime.slice(11, 23),
       a.autoScalingGroupName,
+      a.kind,
+      a.reason,
+      a.instanceId ?? "-",
       a.statusCode,
-      a.description,
     ]);
-    process.stdout.write(`${table([["TIME", "GROUP", "STATUS", "DESCRIPTION"], ...rows])}\n`);
+    process.stdout.write(
+      `${table([["TIME", "GROUP", "ACTION", "REASON", "INSTANCE", "STATUS"], ...rows])}\n`,
+    );
     for (const a of Activities.slice(0, 5)) process.stdout.write(`\n${a.description}\n  cause: ${a.cause}\n`);
   },
 };

@@ -1,4 +1,4 @@
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync, openSync, rmSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import type { Argv, CommandModule } from "yargs";
@@ -6,6 +6,7 @@ import { loadCliConfig, pidAlive, readDevState } from "../config";
 import { RUNTIME_REQUESTS, RuntimeRequest } from "../../emulator/runtime-request";
 import { checkGivenCredentials } from "../credentials";
 import { UserError } from "../errors";
+import { waitFor, WaitAbortedError, WaitTimeoutError } from "../../emulator/wait";
 
 interface Args {
   detach: boolean;
@@ -71,6 +72,7 @@ export const devUpCommand: CommandModule<object, Args> = {
         `an environment is already running (${existing.envId}, pid ${existing.pid}): \`faas dev down\` stops it`,
       );
     }
+    if (existing !== undefined) await removeLeftovers(existing.envId, config.stateFile);
     if (args.detach) {
       await startDetached(config.logFile, config.stateFile);
       return;
@@ -101,28 +103,45 @@ async function startDetached(logFile: string, stateFile: string): Promise<void> 
   const argv = process.argv.slice(1).filter((a) => a !== "-d" && a !== "--detach");
   const child = spawn(process.execPath, argv, { detached: true, stdio: ["ignore", out, out] });
   child.unref();
-  const deadline = Date.now() + 90_000;
   const config = loadCliConfig();
-  while (Date.now() < deadline) {
-    const state = readDevState(config);
-    if (state?.ready === true && state.pid === child.pid) {
-      process.stdout.write(
-        `environment ${state.envId} is up (pid ${state.pid}) at ${state.endpoint}; logs: ${logFile}\n`,
-      );
-      return;
-    }
-    if (child.exitCode !== null || (child.pid !== undefined && !pidAlive(child.pid))) {
+  const exited = () => child.exitCode !== null || (child.pid !== undefined && !pidAlive(child.pid));
+  try {
+    const state = await waitFor(
+      "the environment to become ready",
+      () => {
+        const state = readDevState(config);
+        return state?.ready === true && state.pid === child.pid ? state : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, abortIf: () => (exited() ? "it exited" : undefined) },
+    );
+    process.stdout.write(
+      `environment ${state.envId} is up (pid ${state.pid}) at ${state.endpoint}; logs: ${logFile}\n`,
+    );
+    return;
+  } catch (err) {
+    if (err instanceof WaitAbortedError)
       throw new UserError(`the environment failed to start; see ${logFile}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    if (!(err instanceof WaitTimeoutError)) throw err;
   }
   // Not ready in time: stop the environment this command started rather than leave it running.
   if (child.pid !== undefined && pidAlive(child.pid)) {
     process.kill(child.pid, "SIGTERM");
-    const stopBy = Date.now() + 30_000;
-    while (pidAlive(child.pid) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
+    await waitFor("the environment to stop", () => exited(), { timeoutMs: 30_000, intervalMs: 200 }).catch(
+      () => undefined,
+    );
   }
   throw new UserError(
     `the environment did not become ready within 90 s and was stopped; see ${logFile} and ${stateFile}`,
   );
+}
+
+/** The last environment's emulator died without stopping it: remove what it left, by its label. */
+async function removeLeftovers(envId: string, stateFile: string): Promise<void> {
+  const { reapEnvironment } = await import("../../emulator/leftovers");
+  const removed = await reapEnvironment(envId);
+  if (removed.length > 0)
+    process.stdout.write(
+      `environment ${envId} was not stopped cleanly; removed what it left: ${removed.join("; ")}\n`,
+    );
+  rmSync(stateFile, { force: true });
 }

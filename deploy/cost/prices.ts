@@ -1,7 +1,7 @@
 /**
  * The price table behind `faas cost`: on-demand Linux prices, 730 hours a month. The us-east-1 figures
  * for t3.micro, t4g.nano, NAT gateway, interface endpoints, cache.t3.micro and public IPv4 are the
- * ones in design.md §5; the rest are from AWS's public price pages and were not re-checked offline.
+ * ones of the original design's estimate; the rest are from AWS's public price pages and were not re-checked offline.
  * Another region is one more entry here; an unknown region is an error, never a silent guess.
  */
 export const HOURS_PER_MONTH = 730;

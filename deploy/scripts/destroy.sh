@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make destroy [TARGET=aws|local]: removes what deploy.sh applied.
-# On the local cloud, moto's ElastiCache never finishes deleting (design.md section 4): a replication
+# On the local cloud, moto's ElastiCache never finishes deleting (seen with moto 5): a replication
 # group stays "deleting" forever. The replication group, the stand-in member cluster tf-workdir.sh adds
 # for moto, and the subnet group are dropped from the state first and left to die with the emulator;
 # AWS deletes them normally.

@@ -136,7 +136,7 @@ resource "aws_vpc_endpoint" "gateway" {
 }
 
 locals {
-  # Interface endpoints cost $0.01/h per AZ each (design.md §5); every one must earn it:
+  # Interface endpoints cost $0.01/h per AZ each (deploy/cost/prices.ts); every one must earn it:
   #   sqs  - required: workers long-poll the task queue.
   #   ssm  - workers read their secrets (worker secret, Redis AUTH token, env key) from Parameter
   #          Store at boot instead of having them baked in an AMI or readable in user data.

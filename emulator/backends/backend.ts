@@ -1,14 +1,18 @@
 /**
- * What an Environment stands on besides its instances: the AWS emulator, Redis, the SQS endpoint, the
- * Elastic IP edge, and where each instance finds them. Two implementations beside this interface:
- * host processes on 127.0.0.1 (`process-infrastructure.ts`, for the process runtime) and a compose
- * project on Docker networks (`compose-infrastructure.ts`, for the Docker runtime).
+ * What an Environment runs on: a Backend is the local cloud's substrate — the AWS emulator, Redis, the
+ * SQS endpoint, the Elastic IP edge — and the way it starts an instance there. Two implementations,
+ * each in its own folder: `process/` (host processes on 127.0.0.1) and `docker/` (a compose project,
+ * instances as containers). The Environment, the fleet, chaos and the tests see only this interface;
+ * nothing outside a backend's folder asks which one it has.
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { CloudResources } from "./cloud-resources";
-import { InstanceSpec, Role, RunningInstance } from "./runtime";
+import { CloudResources } from "../cloud-resources";
+import { RunningInstance } from "./instance";
+import type { ServiceEnv } from "../service-env";
 
-export type RuntimeKind = "process" | "docker";
+export type { RunningInstance } from "./instance";
+export type BackendKind = "process" | "docker";
+export type Role = "controller" | "worker";
 
 /** The SQS endpoint chaos can cut, as a VPC interface endpoint or its security group would fail. */
 export interface QueueEndpoint {
@@ -30,21 +34,7 @@ export interface ElasticIpView {
   stop(): Promise<void>;
 }
 
-/** An instance's place in the network, from RunInstances until it is terminated. */
-export interface InstancePlacement {
-  /** The port its service listens on (controllers), for status and the process edge. */
-  readonly port: number | undefined;
-  /**
-   * At boot: the part of the service's environment that says where the cloud is (endpoints, Redis,
-   * queue, metadata, listen address, the controller's address for workers), and how the runtime
-   * attaches the instance.
-   */
-  boot(): Promise<{ env: Record<string, string>; spec: Pick<InstanceSpec, "networks" | "privateIp"> }>;
-  /** Where a load balancer reaches the running service, for the controller's health check. */
-  healthTarget(handle: RunningInstance): Promise<{ host: string; port: number } | undefined>;
-  release(): Promise<void>;
-}
-
+/** What RunInstances answered for a new instance. */
 export interface InstanceIdentity {
   instanceId: string;
   role: Role;
@@ -53,8 +43,32 @@ export interface InstanceIdentity {
   amiId: string;
 }
 
-export interface Infrastructure {
-  readonly kind: RuntimeKind;
+/** An instance's place in the backend, from RunInstances until it is terminated. */
+export interface Placement {
+  /** The port its service listens on (controllers), for the status table and the process edge. */
+  readonly port: number | undefined;
+  /**
+   * Starts the service with the environment's settings for it plus the backend's own part: where the
+   * cloud is (endpoints, Redis, metadata, listen address) and what the host needs (code folders).
+   */
+  start(
+    service: ServiceEnv,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<RunningInstance>;
+  /** Where a load balancer reaches the running service, for the controller's health check. */
+  healthTarget(handle: RunningInstance): Promise<{ host: string; port: number } | undefined>;
+  /** Frees what the placement holds (its metadata server); the service is stopped already. */
+  release(): Promise<void>;
+}
+
+export interface Backend {
+  /** For display only ("process runtime", "docker runtime"); never to branch on. */
+  readonly kind: BackendKind;
+  /**
+   * How much longer than the health check's grace period a new controller may take to answer first:
+   * a container boots slower than a process, and much slower on a loaded machine.
+   */
+  readonly bootAllowanceMs: number;
   /** The AWS emulator as this host reaches it (the environment's own clients use it). */
   readonly awsEndpoint: string;
   /** Redis as this host reaches it. */
@@ -70,6 +84,21 @@ export interface Infrastructure {
     ec2: EC2Client,
     targetOf: (instanceId: string) => { host: string; port: number } | undefined,
   ): Promise<ElasticIpView>;
-  place(identity: InstanceIdentity): Promise<InstancePlacement>;
+  place(identity: InstanceIdentity): Promise<Placement>;
+  /** Stops what the backend started and removes what its instances left on the host. */
   stop(): Promise<void>;
+}
+
+/** What every backend is started with; each backend's own options extend it. */
+export interface BackendContext {
+  envId: string;
+  /** FAAS_ENV_ID=<envId>: on every process and container the backend starts, for cleanup by label. */
+  labels: Record<string, string>;
+  prefix: string;
+  edgePort: number;
+  visibilityTimeoutS: number;
+  maxReceiveCount: number;
+  /** Redis's password: the backend's Redis requires it; the instances get it in FAAS_REDIS_URL. */
+  redisPassword: string;
+  onLog: (source: string, line: string, stream: "stdout" | "stderr") => void;
 }

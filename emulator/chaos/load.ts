@@ -3,6 +3,10 @@
  * whose results can be checked (`{ doubled: n * 2 }`), at fixed rates, each request recorded.
  * Bounded: it runs until stopped and never has more than `maxInFlight` requests open.
  */
+import { z } from "zod";
+import { PlatformClient, PlatformError, PlatformUnreachableError } from "../../client/platform-client";
+import { ErrorBody } from "../../contracts";
+
 export interface RequestRecord {
   at: number;
   kind: "sync" | "async";
@@ -14,14 +18,28 @@ export interface RequestRecord {
   error?: string;
 }
 
+/** The function every chaos request invokes, by this name. */
+export const CHAOS_FUNCTION = "chaos";
+
+export const CHECKABLE_FUNCTION = `exports.handler = async (event) => {
+  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
+  return { doubled: event.n * 2 };
+};`;
+
+/** What CHECKABLE_FUNCTION returns: its own small contract. */
+export const Doubled = z.object({ doubled: z.number() });
+
+/** Whether `result` is what CHECKABLE_FUNCTION returns for `n`. */
+export const isDoubled = (result: unknown, n: number): boolean =>
+  Doubled.safeParse(result).data?.doubled === n * 2;
+
 export interface LoadOptions {
-  endpoint: string;
-  apiKey: string;
+  /** Through the Elastic IP; its request limit bounds each request (a minute by default). */
+  client: Pick<PlatformClient, "invoke" | "invokeAsync">;
   functionName: string;
   syncPerSecond: number;
   asyncPerSecond: number;
   maxInFlight?: number;
-  requestTimeoutMs?: number;
 }
 
 export class LoadGenerator {
@@ -65,37 +83,35 @@ export class LoadGenerator {
 
   private async request(kind: "sync" | "async"): Promise<void> {
     const n = ++this.n;
-    const at = Date.now();
     const started = performance.now();
-    const record: RequestRecord = { at, kind, n, status: 0, latencyMs: 0 };
+    const record: RequestRecord = { at: Date.now(), kind, n, status: 0, latencyMs: 0 };
     try {
-      const res = await fetch(`${this.o.endpoint}/api/functions/${this.o.functionName}/invoke`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${this.o.apiKey}`,
-          "content-type": "application/json",
-          ...(kind === "async" ? { "x-invocation-type": "Event" } : {}),
-        },
-        body: JSON.stringify({ n }),
-        signal: AbortSignal.timeout(this.o.requestTimeoutMs ?? 60_000),
-      });
-      record.status = res.status;
-      const body = (await res.json().catch(() => undefined)) as
-        | { invocationId?: string; doubled?: number; error?: { code?: string; invocationId?: string } }
-        | undefined;
-      record.invocationId =
-        res.headers.get("x-invocation-id") ?? body?.invocationId ?? body?.error?.invocationId;
-      if (kind === "sync" && res.status === 200) record.correct = body?.doubled === n * 2;
-      if (!res.ok && res.status !== 202) record.error = body?.error?.code ?? `HTTP ${res.status}`;
+      if (kind === "async") {
+        record.invocationId = (await this.o.client.invokeAsync(this.o.functionName, { n })).invocationId;
+        record.status = 202;
+      } else {
+        const outcome = await this.o.client.invoke(this.o.functionName, { n });
+        record.status = outcome.status;
+        record.invocationId = outcome.invocationId;
+        if (outcome.status === 200) record.correct = isDoubled(outcome.body, n);
+        // A function error is an outcome of the invocation, and a failed request all the same.
+        else record.error = ErrorBody.safeParse(outcome.body).data?.error.code ?? `HTTP ${outcome.status}`;
+      }
     } catch (err) {
-      record.error = (err as Error).name === "TimeoutError" ? "client timeout" : "connection failed";
+      Object.assign(record, failure(err));
     }
     record.latencyMs = performance.now() - started;
     this.records.push(record);
   }
 }
 
-export const CHECKABLE_FUNCTION = `exports.handler = async (event) => {
-  if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
-  return { doubled: event.n * 2 };
-};`;
+/** How a request that got no invocation outcome is recorded. */
+export function failure(err: unknown): Pick<RequestRecord, "status" | "error" | "invocationId"> {
+  if (err instanceof PlatformError)
+    return { status: err.status, error: err.code ?? `HTTP ${err.status}`, invocationId: err.invocationId };
+  if (err instanceof PlatformUnreachableError) {
+    const timedOut = err.cause instanceof Error && err.cause.name === "TimeoutError";
+    return { status: 0, error: timedOut ? "client timeout" : "connection failed" };
+  }
+  return { status: 0, error: err instanceof Error ? err.name : "failed" };
+}

@@ -4,7 +4,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { AWS_TIMING, FAST_TIMING } from "../reconciler";
 import { chooseRuntime, RUNTIME_REQUESTS } from "../runtime-choice";
-import { ALL_SCENARIOS } from "./experiment";
+import { ALL_SCENARIOS } from "./scenarios";
 import { runChaos } from "./run-chaos";
 
 async function main(): Promise<void> {

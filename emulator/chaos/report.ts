@@ -2,7 +2,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { RequestRecord } from "./load";
-import { ms, ScenarioResult } from "./experiment";
+import { ms, ScenarioResult } from "./result";
 
 export function renderTable(results: ScenarioResult[]): string {
   const head = [

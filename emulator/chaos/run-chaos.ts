@@ -6,13 +6,16 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { Environment } from "../environment";
-import { RuntimeKind } from "../infrastructure";
+import { BackendKind as RuntimeKind } from "../backends/backend";
 import { freePort } from "../ports";
 import { waitForWorkers } from "../readiness";
 import { FAST_TIMING, ScalingTiming } from "../reconciler";
-import { ChaosExperiment, ChaosSettings, ScenarioName, ScenarioResult } from "./experiment";
-import { CHECKABLE_FUNCTION, LoadGenerator } from "./load";
+import { PlatformClient } from "../../client/platform-client";
+import { CHAOS_FUNCTION, CHECKABLE_FUNCTION, LoadGenerator } from "./load";
 import { renderTable, writeReports } from "./report";
+import { ChaosSettings, ScenarioResult } from "./result";
+import { runScenario } from "./runner";
+import { scenario, ScenarioName } from "./scenarios";
 
 export interface ChaosRunOptions {
   scenarios: ScenarioName[];
@@ -44,11 +47,9 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     `starting the local cloud on the ${o.runtime ?? "process"} runtime (heartbeat ${o.settings.heartbeatIntervalMs} ms, dead after ${o.settings.deadAfterMs} ms, boot ${scaling.bootDelayMs} ms)...`,
   );
   const env = await Environment.start({
-    runtime: o.runtime ?? "process",
+    backend: o.runtime === "docker" ? { kind: "docker" } : { kind: "process", motoPort, redisPort },
     prefix: `chaos${randomBytes(2).toString("hex")}`,
     edgePort,
-    motoPort,
-    redisPort,
     workers: o.workers ?? 2,
     apiKey,
     workerSecret: randomBytes(24).toString("hex"),
@@ -62,10 +63,14 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
       if (a.statusCode !== "InProgress") log(`    [autoscaling] ${a.autoScalingGroupName}: ${a.description}`);
     },
   });
+  // Longer than a visibility timeout: a message handed to a receive whose worker just died stays
+  // invisible that long before another worker gets it (at-least-once, on SQS as on moto).
+  const client = new PlatformClient(env.endpoint, apiKey, {
+    requestTimeoutMs: o.settings.visibilityTimeoutS * 1000 + 15_000,
+  });
   const load = new LoadGenerator({
-    endpoint: env.endpoint,
-    apiKey,
-    functionName: "chaos",
+    client: new PlatformClient(env.endpoint, apiKey, { requestTimeoutMs: 60_000 }),
+    functionName: CHAOS_FUNCTION,
     syncPerSecond: o.syncPerSecond ?? 4,
     asyncPerSecond: o.asyncPerSecond ?? 8,
   });
@@ -75,15 +80,13 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     if (!(await waitForWorkers(env.endpoint, apiKey, 1, upWithin)).ready) {
       throw new Error("the platform did not come up");
     }
-    const deploy = await fetch(`${env.endpoint}/api/functions/chaos`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ source: CHECKABLE_FUNCTION, timeoutMs: 60_000 }),
-    });
-    if (!deploy.ok) throw new Error(`deploy failed: ${deploy.status} ${await deploy.text()}`);
-    const experiment = new ChaosExperiment(env, apiKey, load, o.settings, log);
+    await client.deploy(CHAOS_FUNCTION, { source: CHECKABLE_FUNCTION, timeoutMs: 60_000 });
     load.start();
-    for (const name of o.scenarios) results.push(await experiment.run(name));
+    for (const name of o.scenarios) {
+      results.push(
+        await runScenario(scenario(name), { target: env, client, load, settings: o.settings, log }),
+      );
+    }
   } finally {
     await load.stop();
     await env.stop();

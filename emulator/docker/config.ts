@@ -28,27 +28,18 @@ export function loadInstanceNetworkConfig(env: Env = process.env) {
   const raw = parseEnv(
     {
       FAAS_ROLE: z.enum(["controller", "worker"]),
-      FAAS_PREFIX: z.string().default("faas"),
-      FAAS_ENV_ID: z.string().default("compose"),
-      /** Given by a runtime that registered the instance itself; absent in compose, where we register. */
-      FAAS_INSTANCE_ID: z.string().optional(),
+      /** The fleet registered the instance in the EC2 emulator before starting this container. */
+      FAAS_INSTANCE_ID: z.string().min(1, "FAAS_INSTANCE_ID is required: the fleet registers the instance"),
       FAAS_PRIVATE_IP: z.string().default("10.0.0.10"),
-      /** The name other containers reach this instance by (its network alias), recorded as a tag. */
-      FAAS_INSTANCE_ADDRESS: z.string().optional(),
       FAAS_IMDS_PORT: intVar(1338, 1),
-      FAAS_BOOTSTRAP_WAIT_MS: intVar(60_000, 0),
     },
     env,
   );
   return {
     role: raw.FAAS_ROLE,
-    prefix: raw.FAAS_PREFIX,
-    envId: raw.FAAS_ENV_ID,
     instanceId: raw.FAAS_INSTANCE_ID,
     privateIp: raw.FAAS_PRIVATE_IP,
-    address: raw.FAAS_INSTANCE_ADDRESS,
     imdsPort: raw.FAAS_IMDS_PORT,
-    waitMs: raw.FAAS_BOOTSTRAP_WAIT_MS,
   };
 }
 
@@ -90,4 +81,56 @@ export function loadQueueEndpointConfig(env: Env = process.env) {
 }
 
 /** AWS clients for the emulator's own entries; endpoint, region and credentials come from the SDK's env. */
-export const TAG_ADDRESS = "faas:address";
+
+/**
+ * The compose project's Auto Scaling groups (reconciler-main.ts): the platform's settings for the
+ * instances it launches, which compose passes on from the same variables as the other services.
+ */
+export function loadReconcilerConfig(env: Env = process.env) {
+  const raw = parseEnv(
+    {
+      FAAS_PREFIX: z.string().default("faas"),
+      FAAS_ENV_ID: z.string().default("compose"),
+      FAAS_IMAGE_TAG: z.string().default("local"),
+      FAAS_WORKERS: intVar(2, 1),
+      FAAS_MAX_WORKERS: intVar(10, 1),
+      FAAS_SCALING: z.enum(["fast", "aws"]).default("fast"),
+      FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
+      FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
+      FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
+      FAAS_REDIS_PASSWORD: z.string().min(1, "FAAS_REDIS_PASSWORD is required"),
+      FAAS_HEARTBEAT_INTERVAL_MS: intVar(10_000, 10),
+      FAAS_WORKER_DEAD_AFTER_MS: intVar(30_000, 10),
+      FAAS_VISIBILITY_TIMEOUT_S: intVar(30, 1),
+      FAAS_MAX_RECEIVE_COUNT: intVar(5, 1),
+      FAAS_WORKER_SLOTS: intVar(4, 1),
+      FAAS_POLL_WAIT_S: intVar(20, 0),
+      FAAS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      FAAS_BOOTSTRAP_WAIT_MS: intVar(60_000, 0),
+    },
+    env,
+  );
+  return {
+    prefix: raw.FAAS_PREFIX,
+    envId: raw.FAAS_ENV_ID,
+    imageTag: raw.FAAS_IMAGE_TAG,
+    workers: raw.FAAS_WORKERS,
+    maxWorkers: Math.max(raw.FAAS_MAX_WORKERS, raw.FAAS_WORKERS),
+    scaling: raw.FAAS_SCALING,
+    redisPassword: raw.FAAS_REDIS_PASSWORD,
+    visibilityTimeoutS: raw.FAAS_VISIBILITY_TIMEOUT_S,
+    maxReceiveCount: raw.FAAS_MAX_RECEIVE_COUNT,
+    waitMs: raw.FAAS_BOOTSTRAP_WAIT_MS,
+    platform: {
+      apiKey: raw.FAAS_API_KEY,
+      workerSecret: raw.FAAS_WORKER_SECRET,
+      envKey: raw.FAAS_ENV_KEY,
+      heartbeatIntervalMs: raw.FAAS_HEARTBEAT_INTERVAL_MS,
+      workerDeadAfterMs: raw.FAAS_WORKER_DEAD_AFTER_MS,
+      visibilityTimeoutS: raw.FAAS_VISIBILITY_TIMEOUT_S,
+      workerSlots: raw.FAAS_WORKER_SLOTS,
+      logLevel: raw.FAAS_LOG_LEVEL,
+      workerEnv: { FAAS_POLL_WAIT_S: String(raw.FAAS_POLL_WAIT_S) },
+    },
+  };
+}

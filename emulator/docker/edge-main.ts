@@ -1,13 +1,12 @@
 /**
  * The Elastic IP edge as a container on the public network, published on 127.0.0.1:8080 only. It
- * forwards to the instance the address is associated with, found by the instance's network name: the
- * `faas:address` tag the instance registered with (compose), or else its instance id, which the Docker
- * runtime gives every instance as a network alias.
+ * forwards to the instance the address is associated with, by its instance id, which the Docker
+ * backend gives every instance as a network alias — while EC2 says that instance is running.
  */
 import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { sleep } from "../../services/common/backoff";
 import { ElasticIpEdge } from "../edge";
-import { loadEdgeConfig, TAG_ADDRESS } from "./config";
+import { loadEdgeConfig } from "./config";
 import { RETRY_BACKOFF, waitFor } from "../wait";
 
 async function main(): Promise<void> {
@@ -28,21 +27,20 @@ async function main(): Promise<void> {
     { timeoutMs: config.waitMs, backoff: RETRY_BACKOFF },
   );
 
-  // instance id -> network name, for running instances only; refreshed with the association.
-  let addresses = new Map<string, string>();
+  // Running instances only; refreshed with the association.
+  let running = new Set<string>();
   const refreshInstances = async (): Promise<void> => {
-    const next = new Map<string, string>();
+    const next = new Set<string>();
     const out = await ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: "instance-state-name", Values: ["running"] }] }),
     );
     for (const reservation of out.Reservations ?? []) {
       for (const instance of reservation.Instances ?? []) {
         if (instance.InstanceId === undefined) continue;
-        const tag = instance.Tags?.find((t) => t.Key === TAG_ADDRESS)?.Value;
-        next.set(instance.InstanceId, tag ?? instance.InstanceId);
+        next.add(instance.InstanceId);
       }
     }
-    addresses = next;
+    running = next;
   };
   await refreshInstances();
   // One request at a time: moto answers slowly under load, and overlapping polls would only queue up.
@@ -62,8 +60,7 @@ async function main(): Promise<void> {
     ec2,
     refreshMs: config.refreshMs,
     targetOf: (instanceId) => {
-      const host = addresses.get(instanceId);
-      return host === undefined ? undefined : { host, port: config.instancePort };
+      return running.has(instanceId) ? { host: instanceId, port: config.instancePort } : undefined;
     },
   });
   await edge.start();

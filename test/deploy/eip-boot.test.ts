@@ -11,7 +11,7 @@ import {
 import { expect } from "chai";
 import { claimElasticIp } from "../../services/controller/elastic-ip";
 import { createLogger } from "../../services/common/logger";
-import { waitFor } from "../fixtures/environment";
+import { waitFor } from "../../emulator/wait";
 import { hasCommand, MotoServer, startMoto } from "./moto-server";
 
 function clientFor(moto: MotoServer | undefined): EC2Client {
@@ -97,7 +97,7 @@ describe("controller boot: claiming the Elastic IP", function () {
     );
     const stop = new AbortController();
     const claim = claimElasticIp(watched, { instanceId, tag: "not-yet", backoff, signal: stop.signal }, log);
-    await waitFor(() => lookups >= 2, 10_000, "the claim to fail and try again");
+    await waitFor("the claim to fail and try again", () => lookups >= 2, { timeoutMs: 10_000 });
     const eip = await ec2.send(
       new AllocateAddressCommand({
         Domain: "vpc",

@@ -1,9 +1,16 @@
 /**
- * A moto server of the suite's own on a free 127.0.0.1 port, stopped by its pid. Fixture for the
- * deploy tests; `using`-style disposal via Symbol.asyncDispose.
+ * A moto server of the suite's own on a free 127.0.0.1 port: the emulator's (emulator/aws-emulator.ts,
+ * a labelled child process stopped by its pid), waited for with the project's wait library. Fixture for
+ * the deploy tests; `using`-style disposal via Symbol.asyncDispose.
+ *
+ * Not the integration run's shared moto (test/fixtures/shared-services.ts): Terraform applies the real
+ * configuration here, whose names are fixed (`faas-*`), and the tests read the whole account back
+ * (every VPC, every address), so each file keeps an account of its own.
  */
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import net from "node:net";
+import { spawnSync } from "node:child_process";
+import { startMoto as startMotoProcess } from "../../emulator/aws-emulator";
+import { freePort } from "../../emulator/ports";
+import { httpAnswers, waitFor } from "../../emulator/wait";
 
 export interface MotoServer extends AsyncDisposable {
   endpoint: string;
@@ -14,52 +21,30 @@ export function hasCommand(name: string): boolean {
   return spawnSync("bash", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startMoto(): Promise<MotoServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited: ${stderr}`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`moto_server did not answer on ${endpoint}: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  const lines: string[] = [];
+  const moto = await startMotoProcess(
+    await freePort(),
+    { FAAS_ENV_ID: `faas-deploy-test-${process.pid}` },
+    (_name, line) => {
+      lines.push(line);
+      if (lines.length > 50) lines.shift();
+    },
+  );
+  const stop = () => moto.stop();
+  try {
+    // It listens before its routes are loaded: its own API answering is the sign it is ready.
+    await waitFor("moto's API", httpAnswers(`${moto.endpoint}/moto-api/`), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      abortIf: () =>
+        moto.process?.running === false ? `moto_server exited: ${lines.join("\n")}` : undefined,
+    });
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(child.pid, "SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  return { endpoint, stop, [Symbol.asyncDispose]: stop };
+  return { endpoint: moto.endpoint, stop, [Symbol.asyncDispose]: stop };
 }
 
 /**

@@ -2,7 +2,7 @@
  * deploy/terraform: format and validation offline, then an apply of the real configuration to a moto
  * server the suite starts (through the generated provider override, as `make deploy TARGET=local`
  * does), assertions read back through the AWS API, the plan and the state, the cost estimate of the
- * plan, and a destroy. moto's ElastiCache never finishes deleting (design.md §4): the replication
+ * plan, and a destroy. moto's ElastiCache never finishes deleting: the replication
  * group, the stand-in member cluster tf-workdir.sh adds for moto, and the subnet group leave the state
  * before the destroy, as deploy/scripts/destroy.sh does.
  */

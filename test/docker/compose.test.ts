@@ -1,8 +1,8 @@
 /**
  * The containerized topology: compose brings up the VPC (public, internal private, internal cloud), the
  * platform deploys and invokes through the edge on 127.0.0.1, a worker reaches only its endpoints and
- * the controller's private address, and a killed controller is replaced by a Docker-runtime instance
- * with a new instance id that claims the Elastic IP. Inside a worker container, the exact command the
+ * the controller's private address, and a controller killed with `docker kill` is replaced by the
+ * compose file's own reconciler service with a new instance that claims the Elastic IP. Inside a worker container, the exact command the
  * worker runs a function with (a cgroup attach, setpriv, bubblewrap) works and contains the function.
  * Traffic goes only to this machine's own addresses.
  */
@@ -10,14 +10,9 @@ import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import {
-  DescribeAddressesCommand,
-  EC2Client,
-  RunInstancesCommand,
-  DescribeSubnetsCommand,
-} from "@aws-sdk/client-ec2";
-import { DockerInstance, DockerRuntime } from "../../emulator/docker-runtime";
-import { waitFor } from "../fixtures/environment";
+import { DescribeAddressesCommand, DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { PlatformClient } from "../../client/platform-client";
+import { notYet, RETRY_BACKOFF, waitFor } from "../../emulator/wait";
 import {
   dockerOrSkipReason,
   execIn,
@@ -34,7 +29,6 @@ const run = promisify(execFile);
 describe("docker: the compose topology", function () {
   let topology: Topology | undefined;
   let startedAt = 0;
-  const replacements: DockerInstance[] = [];
 
   before(async function () {
     const reason = await dockerOrSkipReason();
@@ -44,7 +38,6 @@ describe("docker: the compose topology", function () {
   });
 
   after(async function () {
-    for (const r of replacements) await r.stop(1000).catch(() => undefined);
     await topology?.down();
     if (topology) {
       const left = await topology.docker.listContainers({
@@ -57,11 +50,10 @@ describe("docker: the compose topology", function () {
 
   it("deploys and invokes through the edge on 127.0.0.1, functions running in their sandbox", async function () {
     const t = topology!;
-    const deployed = await t.api.deploy(
-      "hello",
-      "exports.handler = async (e) => ({ hello: e.name, uid: process.getuid(), env: Object.keys(process.env) })",
-    );
-    expect(deployed.status, deployed.text).to.be.oneOf([200, 201]);
+    await t.api.client.deploy("hello", {
+      source:
+        "exports.handler = async (e) => ({ hello: e.name, uid: process.getuid(), env: Object.keys(process.env) })",
+    });
     const answer = await t.api.invoke("hello", { name: "docker" });
     expect(answer.status, answer.text).to.equal(200);
     const body = answer.body as { hello: string; uid: number; env: string[] };
@@ -253,7 +245,7 @@ describe("docker: the compose topology", function () {
     }
   });
 
-  it("replaces a killed controller with a new instance that claims the Elastic IP", async function () {
+  it("replaces a killed controller (docker kill) with a new instance that claims the Elastic IP, by the reconciler service alone", async function () {
     const t = topology!;
     const aws = await t.container("aws");
     const ec2 = new EC2Client({
@@ -263,63 +255,44 @@ describe("docker: the compose topology", function () {
     });
     const before = (await t.api.workers()).controllerInstanceId;
     const old = await t.container("controller");
-    const env = ((await old.inspect()) as { Config: { Env: string[] } }).Config.Env;
     const killedAt = Date.now();
+    // As a user would: `docker kill` of the controller's container, and nothing else. The reconciler
+    // service must notice, terminate the instance and launch a replacement that claims the address.
     await old.kill({ signal: "SIGKILL" });
-    // EC2 terminates the instance: its interface goes, and with it the Elastic IP association.
-    await (await t.container("controller-eni")).stop({ t: 5 });
 
-    const subnets = await ec2.send(
-      new DescribeSubnetsCommand({ Filters: [{ Name: "tag:Name", Values: ["faas-public"] }] }),
-    );
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: "ami-faas-local",
-        InstanceType: "t3.micro",
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: subnets.Subnets?.[0]?.SubnetId,
-      }),
-    );
-    const instanceId = launched.Instances?.[0]?.InstanceId ?? "";
-    const runtime = new DockerRuntime({ namePrefix: t.project });
-    const replacement = await runtime.launch(
-      {
-        instanceId,
-        role: "controller",
-        env: Object.fromEntries(
-          env.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-        ),
-        labels: { FAAS_ENV_ID: t.envId },
-        networks: [{ name: t.network("public") }, { name: t.network("private"), aliases: ["controller"] }],
-        privateIp: launched.Instances?.[0]?.PrivateIpAddress,
-      },
-      () => undefined,
-    );
-    replacements.push(replacement);
-    await waitFor(
+    const edge = new PlatformClient(`http://127.0.0.1:${t.edgePort}`, t.apiKey, { requestTimeoutMs: 3000 });
+    const replacement = await waitFor(
+      "a new controller serving behind the Elastic IP",
       async () => {
-        const res = await fetch(`http://127.0.0.1:${t.edgePort}/healthz`, {
-          signal: AbortSignal.timeout(3000),
-        });
-        return res.status === 200 && ((await res.json()) as { instanceId: string }).instanceId === instanceId;
+        const health = await edge.health();
+        return health.instanceId !== before ? health.instanceId : notYet(`${health.instanceId} still serves`);
       },
-      60_000,
-      "the replacement serving behind the Elastic IP",
+      { timeoutMs: 90_000, backoff: RETRY_BACKOFF },
     );
     const recoveredMs = Date.now() - killedAt;
-    process.stderr.write(`      controller recovery on Docker: ${recoveredMs} ms\n`);
-    expect(instanceId).to.not.equal(before);
+    process.stderr.write(
+      `      controller recovery on compose (docker kill → new instance serving): ${recoveredMs} ms\n`,
+    );
     const address = await ec2.send(
       new DescribeAddressesCommand({ Filters: [{ Name: "tag:Name", Values: ["faas-controller"] }] }),
     );
-    expect(address.Addresses?.[0]?.InstanceId).to.equal(instanceId);
-
-    await waitFor(
-      async () => (await workersBehindEdge(t.edgePort, t.apiKey)) >= 2,
-      30_000,
-      "workers re-registered",
+    expect(address.Addresses, "one Elastic IP").to.have.length(1);
+    expect(address.Addresses?.[0]?.InstanceId).to.equal(replacement);
+    const terminated = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [before] }));
+    expect(terminated.Reservations?.[0]?.Instances?.[0]?.State?.Name, "the old instance").to.equal(
+      "terminated",
     );
+    expect(
+      await old
+        .inspect()
+        .then(() => "exists")
+        .catch(() => "removed"),
+      "the killed container was removed with its instance",
+    ).to.equal("removed");
+
+    await waitFor("workers re-registered", async () => (await workersBehindEdge(t.edgePort, t.apiKey)) >= 2, {
+      timeoutMs: 30_000,
+    });
     const answer = await t.api.invoke("hello", { name: "again" });
     expect(answer.status, answer.text).to.equal(200);
     ec2.destroy();

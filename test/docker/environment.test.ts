@@ -5,12 +5,14 @@
  * SQS endpoint is cut, leaves nothing behind, and passes the controller-kill chaos scenario.
  */
 import { expect } from "chai";
+import { AsyncAccepted } from "../../contracts";
 import Docker from "dockerode";
 import { runChaos } from "../../emulator/chaos/run-chaos";
 import { Environment } from "../../emulator/environment";
 import { freePort } from "../../emulator/ports";
 import { FAST_TIMING } from "../../emulator/reconciler";
-import { Api, waitFor } from "../fixtures/environment";
+import { RETRY_BACKOFF, waitFor } from "../../emulator/wait";
+import { Api } from "../fixtures/environment";
 import { dockerOrSkipReason } from "./fixtures";
 
 describe("docker: the Environment on the Docker runtime", function () {
@@ -45,7 +47,7 @@ describe("docker: the Environment on the Docker runtime", function () {
     const startedAt = Date.now();
     const apiKey = `test-key-${Date.now().toString(36)}-docker`;
     env = await Environment.start({
-      runtime: "docker",
+      backend: { kind: "docker" },
       edgePort: await freePort(),
       workers: 2,
       apiKey,
@@ -59,9 +61,11 @@ describe("docker: the Environment on the Docker runtime", function () {
     const t = env;
     expect(t.runtime.kind).to.equal("docker");
     const api = new Api(t.endpoint, apiKey);
-    await waitFor(async () => (await api.workers()).workers.length >= 2, 90_000, "two workers registered");
-    const deployed = await api.deploy("hello", "exports.handler = async (e) => ({ hello: e.name })");
-    expect(deployed.status, deployed.text).to.be.oneOf([200, 201]);
+    await waitFor("two workers registered", async () => (await api.workers()).workers.length >= 2, {
+      timeoutMs: 90_000,
+      backoff: RETRY_BACKOFF,
+    });
+    await api.client.deploy("hello", { source: "exports.handler = async (e) => ({ hello: e.name })" });
     const answer = await api.invoke("hello", { name: "docker" });
     expect(answer.status, answer.text).to.equal(200);
     expect(answer.body).to.deep.equal({ hello: "docker" });
@@ -71,23 +75,23 @@ describe("docker: the Environment on the Docker runtime", function () {
 
     const controller = t.live("controller")[0];
     expect(controller?.instanceId).to.match(/^i-/);
-    await waitFor(() => t.elasticIpHolder === controller?.instanceId, 10_000, "the edge sees the holder");
+    await waitFor("the edge sees the holder", () => t.elasticIpHolder === controller?.instanceId, {
+      timeoutMs: 10_000,
+    });
 
     // Redis restarts with its append-only file: a result stored before is still there.
     const async = await api.invokeAsync("hello", { name: "kept" });
     expect(async.status, async.text).to.equal(202);
-    const id = (async.body as { invocationId: string }).invocationId;
+    const id = AsyncAccepted.parse(async.body).invocationId;
     await api.awaitInvocation(id, 20_000);
     const redis = t.redis;
     if (redis === undefined)
       throw new Error("the Docker runtime's Redis is not restartable: nothing to test");
     await redis.restart(500);
-    await waitFor(
-      async () => (await api.invocation(id)).status === 200,
-      20_000,
-      "the controller reads Redis again",
-    );
-    expect(((await api.invocation(id)).body as { result: unknown }).result).to.deep.equal({ hello: "kept" });
+    await waitFor("the controller reads Redis again", async () => (await api.invocation(id)).status === 200, {
+      timeoutMs: 20_000,
+    });
+    expect((await api.client.getInvocation(id)).result).to.deep.equal({ hello: "kept" });
 
     // The SQS endpoint cut: asynchronous invocations are refused with 503, and work again after.
     await t.queueEndpoint.setCut(true);
@@ -95,9 +99,9 @@ describe("docker: the Environment on the Docker runtime", function () {
     await t.queueEndpoint.setCut(false);
     expect(refused.status, refused.text).to.equal(503);
     await waitFor(
-      async () => (await api.invokeAsync("hello", { name: "after" })).status === 202,
-      20_000,
       "invocations accepted after the cut",
+      async () => (await api.invokeAsync("hello", { name: "after" })).status === 202,
+      { timeoutMs: 20_000 },
     );
 
     const envId = t.envId;

@@ -2,6 +2,12 @@
  * Fixtures for the Docker suite: an engine (started with scripts/ensure-docker.sh when none answers),
  * the offline images (built with scripts/build-images.sh when missing), and the compose topology under a
  * unique project name, labelled faas.env=<id> and removed with its firewall rules afterwards.
+ *
+ * The topology comes up through testcontainers' DockerComposeEnvironment (with Debian's docker-compose
+ * 1.29 as its executable) and its wait strategies: health checks where the compose file has them, log
+ * lines on the scratch images, which have no shell for a port check. Ryuk, its reaper, is off (its image
+ * cannot be pulled here): `down()` removes everything by its compose project and its faas.env label.
+ * docs/docker.md ("testcontainers") says where it is used and where not.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -10,14 +16,43 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { DockerRuntime } from "../../emulator/docker-runtime";
+import {
+  DockerComposeEnvironment,
+  StartedDockerComposeEnvironment,
+  Wait,
+  WaitStrategy,
+} from "testcontainers";
+import { PlatformClient } from "../../client/platform-client";
+import { DockerRuntime } from "../../emulator/backends/docker/containers";
 import { freePort } from "../../emulator/ports";
-import { Api, waitFor } from "../fixtures/environment";
+import { notYet, RETRY_BACKOFF, waitFor } from "../../emulator/wait";
+import { Api } from "../fixtures/environment";
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 const COMPOSE_FILE = path.join(ROOT, "compose", "docker-compose.yml");
+const COMPOSE_FILE_FROM_ROOT = path.relative(ROOT, COMPOSE_FILE);
 const IMAGES = ["faas/controller:local", "faas/worker:local", "faas/redis:local", "faas/aws:local"];
+
+// testcontainers on this machine: no Ryuk (no image of it can be pulled; everything here is removed by
+// the suite itself), and mapped ports on localhost. A value set outside wins.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= "localhost";
+
+/** Each service's readiness as testcontainers checks it, by compose service name. */
+function waitStrategies(): Record<string, WaitStrategy> {
+  const logs = (line: RegExp) => Wait.forLogMessage(line);
+  return {
+    aws: Wait.forHealthCheck(),
+    sqs: logs(/"endpoint":"0\.0\.0\.0:/),
+    bootstrap: logs(/"bootstrap":"done"/),
+    edge: logs(/"edge":/),
+    // Redis and the reconciler keep testcontainers' default (listening ports: a no-op without published
+    // ports). Redis has neither a health check nor, at log level warning, a line to wait for; the
+    // reconciler's instances are not compose containers. The platform check after `up` covers both: a
+    // controller answers only once it reached Redis, and only the reconciler starts it.
+  };
+}
 
 /** An engine and the images, or a reason to skip (only when no engine can be had at all). */
 export async function dockerOrSkipReason(): Promise<string | undefined> {
@@ -60,8 +95,7 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
   const edgePort = await freePort();
   const apiKey = `test-key-${randomBytes(12).toString("hex")}`;
   const docker = new Docker();
-  const composeEnv = {
-    ...process.env,
+  const composeVars: Record<string, string> = {
     FAAS_ENV_ID: envId,
     FAAS_EDGE_PORT: String(edgePort),
     FAAS_API_KEY: apiKey,
@@ -73,6 +107,7 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
     FAAS_POLL_WAIT_S: "2",
     ...env,
   };
+  const composeEnv = { ...process.env, ...composeVars };
   const compose = async (...args: string[]): Promise<string> =>
     // From the repository's root: the compose file names the worker's seccomp profile relative to it.
     (
@@ -86,6 +121,7 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
   const network = (name: "public" | "private" | "cloud") => `${project}_${name}`;
   const isolation = (action: string) =>
     run("bash", [path.join(ROOT, "compose", "isolation.sh"), action, network("private"), network("cloud")]);
+  let started: StartedDockerComposeEnvironment | undefined;
   const topology: Topology = {
     envId,
     project,
@@ -96,18 +132,28 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
     network,
     compose,
     container: async (service) => {
-      const [found] = await docker.listContainers({
-        all: true,
-        filters: JSON.stringify({
-          label: [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`],
-        }),
-      });
-      if (found === undefined) throw new Error(`no container for service ${service}`);
+      // The instances are not compose services: the reconciler launches them, labelled with their role
+      // and part. "controller", "worker-2", "worker-1-eni" name them as the compose file once did.
+      const instance = /^(controller|worker)(?:-(\d+))?(-eni)?$/.exec(service);
+      const labels =
+        instance === null
+          ? [`com.docker.compose.project=${project}`, `com.docker.compose.service=${service}`]
+          : [`faas.env=${envId}`, `faas.role=${instance[1]}`, `faas.part=${instance[3] ? "eni" : "service"}`];
+      const found = (await docker.listContainers({ filters: JSON.stringify({ label: labels }) })).sort(
+        (a, b) => a.Created - b.Created,
+      )[Number(instance?.[2] ?? 1) - 1];
+      if (found === undefined) throw new Error(`no running container for ${service}`);
       return docker.getContainer(found.Id);
     },
     down: async () => {
       await isolation("remove").catch(() => undefined);
-      await compose("down", "-v", "--remove-orphans", "-t", "3").catch(() => undefined);
+      // testcontainers' down when its up got that far; docker-compose's own otherwise (a failed `up`).
+      const downed = await started
+        ?.down({ timeout: 3000, removeVolumes: true })
+        .then(() => true)
+        .catch(() => false);
+      if (downed !== true) await compose("down", "-v", "--remove-orphans", "-t", "3").catch(() => undefined);
+      // What compose does not know: instances the Docker runtime launched into the project's networks.
       await new DockerRuntime({ docker }).removeAll(envId);
     },
   };
@@ -117,11 +163,24 @@ export async function upTopology(env: Record<string, string> = {}): Promise<Topo
     // start existing containers without waiting for the health conditions.
     await compose("up", "--no-start", "aws");
     await isolation("apply");
-    await compose("up", "-d");
+    // docker-compose 1.29 names containers <project>_<service>_1, and testcontainers knows them by that.
+    let environment = new DockerComposeEnvironment(ROOT, COMPOSE_FILE_FROM_ROOT)
+      .withProjectName(project)
+      .withEnvironment(composeVars)
+      .withClientOptions({ executable: { standalone: true, executablePath: "docker-compose" } })
+      .withStartupTimeout(120_000);
+    for (const [service, strategy] of Object.entries(waitStrategies()))
+      environment = environment.withWaitStrategy(`${project}_${service}_1`, strategy);
+    started = await environment.up();
+    // Containers up is not the platform up: the controller must hold the Elastic IP and the workers
+    // must have registered, which only the API can tell.
     await waitFor(
-      async () => (await workersBehindEdge(edgePort, apiKey)) >= 2,
-      90_000,
       "controller answering through the edge with two workers registered",
+      async () => {
+        const workers = await workersBehindEdge(edgePort, apiKey);
+        return workers >= 2 || notYet(`${workers} workers registered`);
+      },
+      { timeoutMs: 90_000, backoff: RETRY_BACKOFF },
     );
   } catch (err) {
     const logs = await compose("logs", "--tail", "20").catch(() => "");
@@ -210,12 +269,8 @@ export async function ipOn(container: Docker.Container, network: string): Promis
   return info.NetworkSettings.Networks[network]?.IPAddress ?? "";
 }
 
-/** How many workers the controller behind the edge has registered; a hung request counts as none. */
+/** How many workers the controller behind the edge has registered; an error or a hung request counts as none. */
 export async function workersBehindEdge(edgePort: number, apiKey: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${edgePort}/api/workers`, {
-    headers: { authorization: `Bearer ${apiKey}` },
-    signal: AbortSignal.timeout(3000),
-  });
-  if (res.status !== 200) return 0;
-  return ((await res.json()) as { workers: unknown[] }).workers.length;
+  const client = new PlatformClient(`http://127.0.0.1:${edgePort}`, apiKey, { requestTimeoutMs: 3000 });
+  return (await client.workers().catch(() => undefined))?.workers.length ?? 0;
 }

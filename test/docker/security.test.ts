@@ -21,7 +21,7 @@ describe("docker: the security suite", function () {
     expectCgroups: true,
     start: () =>
       startTestEnvironment({
-        runtime: "docker",
+        backend: { kind: "docker" },
         workers: 2,
         workerSlots: 4,
         workerEnv: { FAAS_POLL_WAIT_S: "1", FAAS_MAX_UNPACKED_CODE_BYTES: String(4 * 1024 * 1024) },

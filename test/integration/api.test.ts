@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import AdmZip from "adm-zip";
 import { expect } from "chai";
-import { InvocationTask, TaskFunction } from "../../contracts";
+import { AsyncAccepted, ErrorBody, InvocationTask, TaskFunction } from "../../contracts";
+import { waitFor } from "../../emulator/wait";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
+import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
 
 const MAX_UNPACKED = 1024 * 1024;
 
@@ -54,12 +55,9 @@ describe("controller API through the Elastic IP edge", function () {
       expect(updated.status).to.equal(200);
       expect(updated.body).to.include({ version: 2 });
 
-      const described = await t.api.call("GET", "/api/functions/crud");
-      expect(described.body).to.include({ name: "crud", version: 2 });
-      const list = await t.api.call("GET", "/api/functions");
-      expect((list.body as { functions: { name: string }[] }).functions.map((f) => f.name)).to.include(
-        "crud",
-      );
+      expect(await t.api.client.getFunction("crud")).to.include({ name: "crud", version: 2 });
+      const list = await t.api.client.listFunctions();
+      expect(list.functions.map((f) => f.name)).to.include("crud");
 
       expect((await t.api.call("DELETE", "/api/functions/crud")).status).to.equal(204);
       expect((await t.api.call("GET", "/api/functions/crud")).status).to.equal(404);
@@ -69,10 +67,7 @@ describe("controller API through the Elastic IP edge", function () {
 
     it("stores code in S3 under its content hash and metadata in DynamoDB", async () => {
       const { HeadObjectCommand } = await import("@aws-sdk/client-s3");
-      const deployed = (await t.api.deploy("hashed", FUNCTIONS.echo)).body as {
-        codeKey: string;
-        codeSha256: string;
-      };
+      const deployed = await t.api.client.deploy("hashed", { source: FUNCTIONS.echo });
       expect(deployed.codeKey).to.equal(`code/${deployed.codeSha256}.js`);
       const s3 = t.env.clients.s3;
       const head = await s3.send(
@@ -174,15 +169,17 @@ describe("controller API through the Elastic IP edge", function () {
         expect(refused.headers.get("x-invocation-id"), "nothing was accepted").to.equal(null);
       }
 
-      const firstId = (first.body as { invocationId: string }).invocationId;
+      const firstId = AsyncAccepted.parse(first.body).invocationId;
       expect(await t.api.awaitInvocation(firstId)).to.include({ status: "succeeded" });
       // The slot frees when the controller sees the result on the results channel, a moment after the
       // result is readable: a refused call enqueues nothing, so asking again is harmless.
       let next = await t.api.invoke("slow", { ms: 1 });
       await waitFor(
-        async () => (next = await t.api.invoke("slow", { ms: 1 })).status !== 429,
-        3000,
         "the slot to free",
+        async () => (next = await t.api.invoke("slow", { ms: 1 })).status !== 429,
+        {
+          timeoutMs: 3000,
+        },
       );
       expect(next.status, next.text).to.equal(200);
       expect(next.body).to.deep.equal({ slept: 1 });
@@ -212,9 +209,10 @@ describe("controller API through the Elastic IP edge", function () {
       const view = await t.api.awaitInvocation(task.invocationId);
       expect(view).to.include({ status: "failed", workerId: "dlq" });
       expect(view.error).to.deep.include({ type: "DeadLettered" });
-      expect((view.error as { message: string }).message).to.include("without a result");
+      expect(view.error?.message).to.include("without a result");
 
       await waitFor(
+        "both dead letters counted",
         async () => {
           const metrics = (await t.api.call("GET", "/metrics")).text;
           return (
@@ -222,8 +220,7 @@ describe("controller API through the Elastic IP edge", function () {
             /faas_dead_letters_total\{kind="malformed"\} 1/.test(metrics)
           );
         },
-        10_000,
-        "both dead letters counted",
+        { timeoutMs: 10_000 },
       );
       const attrs = await t.env.clients.sqs.send(
         new GetQueueAttributesCommand({
@@ -264,7 +261,7 @@ describe("controller API through the Elastic IP edge", function () {
     it("accepts an asynchronous invocation with 202 and a Location, then stores its result", async () => {
       const res = await t.api.invokeAsync("echo", { n: 1 });
       expect(res.status).to.equal(202);
-      const { invocationId } = res.body as { invocationId: string };
+      const { invocationId } = AsyncAccepted.parse(res.body);
       expect(res.headers.get("location")).to.equal(`/api/invocations/${invocationId}`);
       const view = await t.api.awaitInvocation(invocationId);
       expect(view).to.include({ id: invocationId, function: "echo", status: "succeeded", attempts: 1 });
@@ -324,7 +321,7 @@ describe("controller API through the Elastic IP edge", function () {
     it("401 without the API key or with a wrong one", async () => {
       const none = await fetch(`${t.env.endpoint}/api/functions`);
       expect(none.status).to.equal(401);
-      expect(((await none.json()) as { error: { code: string } }).error.code).to.equal("Unauthorized");
+      expect(ErrorBody.parse(await none.json()).error.code).to.equal("Unauthorized");
       const wrong = await fetch(`${t.env.endpoint}/api/functions`, {
         headers: { authorization: "Bearer nope" },
       });
@@ -399,7 +396,7 @@ describe("controller API through the Elastic IP edge", function () {
       expect(await health.json()).to.deep.include({ status: "ok" });
       const anonymous = await fetch(`${t.env.endpoint}/metrics`);
       expect(anonymous.status).to.equal(401);
-      expect(((await anonymous.json()) as { error: { code: string } }).error.code).to.equal("Unauthorized");
+      expect(ErrorBody.parse(await anonymous.json()).error.code).to.equal("Unauthorized");
       const metrics = await (
         await fetch(`${t.env.endpoint}/metrics`, { headers: { authorization: `Bearer ${t.apiKey}` } })
       ).text();

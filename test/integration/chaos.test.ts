@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ALL_SCENARIOS } from "../../emulator/chaos/experiment";
+import { ALL_SCENARIOS } from "../../emulator/chaos/scenarios";
 import { runChaos, ChaosRun } from "../../emulator/chaos/run-chaos";
 
 describe("chaos scenarios with shortened timings (the same invariants as `make chaos-test`)", function () {

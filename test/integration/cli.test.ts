@@ -2,12 +2,23 @@
  * The `faas` command as a newcomer meets it: through bin/faas, as a process. A settings mistake fails
  * before anything starts, and a checkout that was never built says how to build it.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { freePort } from "../../emulator/ports";
+import { waitFor } from "../../emulator/wait";
 
 const root = path.resolve(__dirname, "../../..");
 const faas = path.join(root, "bin", "faas");
@@ -71,5 +82,57 @@ describe("cli: the faas command's first minutes", function () {
     expect(run.status).to.equal(1);
     expect(run.stderr).to.include("the CLI is not built yet: run `make build`");
     expect(run.stderr).not.to.include("Cannot find module");
+  });
+
+  it("`faas dev up` after a SIGKILLed one removes what that one left, by its label, before it starts", async () => {
+    const envId = `faas-${randomBytes(4).toString("hex")}`;
+    // What a SIGKILLed `faas dev` leaves: its state file (its pid now dead) and a labelled process.
+    const gone = spawnSync("true");
+    mkdirSync(path.join(home, "dev"), { recursive: true });
+    const state = {
+      envId,
+      pid: gone.pid,
+      endpoint: "http://127.0.0.1:1",
+      adminUrl: "",
+      adminToken: "",
+      apiKey: "k",
+      ready: false,
+      startedAt: 0,
+    };
+    writeFileSync(path.join(home, "dev", "state.json"), JSON.stringify(state));
+    const leftover = spawn("sleep", ["60"], {
+      env: { PATH: process.env.PATH, FAAS_ENV_ID: envId },
+      stdio: "ignore",
+    });
+    // The edge port is taken, so this `dev up` stops right after the cleanup, before starting anything.
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const edge = (taken.address() as net.AddressInfo).port;
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [faas, "dev", "up", "--runtime", "process", "--edge-port", `${edge}`],
+        {
+          env: { ...process.env, FAAS_HOME: home },
+          encoding: "utf8",
+          timeout: 20_000,
+          killSignal: "SIGINT",
+        },
+      );
+      expect(run.stdout).to.include(
+        `environment ${envId} was not stopped cleanly; removed what it left: 1 process (pid ${leftover.pid})`,
+      );
+      expect(run.stderr).to.include(`port ${edge} (the Elastic IP edge) is already in use`);
+      expect(run.stderr).to.include("faas dev up --edge-port <port>");
+      await waitFor("the leftover to end", () => leftover.exitCode !== null || leftover.signalCode !== null, {
+        timeoutMs: 5000,
+      });
+      expect(existsSync(path.join(home, "dev", "state.json")), "the failed start left no state").to.equal(
+        false,
+      );
+    } finally {
+      taken.close();
+      if (leftover.exitCode === null && leftover.signalCode === null) leftover.kill("SIGKILL");
+    }
   });
 });

@@ -1,14 +1,18 @@
 import { expect } from "chai";
+import { ErrorBody } from "../../contracts";
 import { RedisHandle } from "../../emulator/redis-server";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
+import { waitFor } from "../../emulator/wait";
+import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
 
 describe("degraded platform: no workers, saturation, store down", function () {
   this.timeout(60_000);
   let t: TestEnvironment;
 
   before(async () => {
+    // Its own Redis: the last test stops it.
     t = await startTestEnvironment({
+      ownRedis: true,
       workers: 0,
       controllerEnv: { FAAS_SYNC_WAIT_EXTRA_MS: "700", FAAS_MAX_SYNC_WAITERS: "2" },
     });
@@ -22,7 +26,7 @@ describe("degraded platform: no workers, saturation, store down", function () {
   it("504 with the invocation id when a synchronous wait runs out; the invocation stays queued", async () => {
     const res = await t.api.invoke("echo");
     expect(res.status).to.equal(504);
-    const id = (res.body as { error: { code: string; invocationId: string } }).error.invocationId;
+    const id = ErrorBody.parse(res.body).error.invocationId ?? "";
     expect(res.body).to.have.nested.property("error.code", "GatewayTimeout");
     expect(res.headers.get("x-invocation-id")).to.equal(id);
     const view = await t.api.invocation(id);
@@ -33,9 +37,9 @@ describe("degraded platform: no workers, saturation, store down", function () {
   it("429 when too many synchronous callers already wait", async () => {
     const waiting = [t.api.invoke("echo"), t.api.invoke("echo")];
     await waitFor(
-      async () => /^faas_sync_waiters 2$/m.test((await t.api.call("GET", "/metrics")).text),
-      5000,
       "the controller to count two synchronous waiters",
+      async () => /^faas_sync_waiters 2$/m.test(await t.api.client.metrics()),
+      { timeoutMs: 5000 },
     );
     const third = await t.api.invoke("echo");
     expect(third.status).to.equal(429);

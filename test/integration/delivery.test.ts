@@ -3,10 +3,11 @@ import { expect } from "chai";
 import { randomUUID } from "node:crypto";
 import { GetQueueAttributesCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
-import { FunctionRecord, InvocationTask } from "../../contracts";
+import { AsyncAccepted, InvocationTask } from "../../contracts";
+import { waitFor } from "../../emulator/wait";
 import { InvocationStore } from "../../services/common/invocation-store";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment, waitFor } from "../fixtures/environment";
+import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
 
 describe("delivery: at-least-once in, exactly-once out", function () {
   this.timeout(90_000);
@@ -42,7 +43,7 @@ describe("delivery: at-least-once in, exactly-once out", function () {
   }
 
   it("the same task delivered twice runs once and stores one result", async () => {
-    const fn = FunctionRecord.parse((await t.api.call("GET", "/api/functions/counts")).body);
+    const fn = await t.api.client.getFunction("counts");
     const invocationId = randomUUID();
     const tag = `dup-${invocationId}`;
     const { env, ...taskFunction } = fn;
@@ -65,7 +66,7 @@ describe("delivery: at-least-once in, exactly-once out", function () {
     const view = await t.api.awaitInvocation(invocationId);
     expect(view).to.include({ status: "succeeded", attempts: 1 });
     // The second copy comes back after its visibility timeout, finds the result and is deleted unrun.
-    await waitFor(async () => (await queueDepth()) === 0, 20_000, "both copies deleted");
+    await waitFor("both copies deleted", async () => (await queueDepth()) === 0, { timeoutMs: 20_000 });
     expect(executions(invocationId), "executions").to.equal(1);
     expect(await redis.exists(`faas:result:${invocationId}`)).to.equal(1);
   });
@@ -74,16 +75,16 @@ describe("delivery: at-least-once in, exactly-once out", function () {
     const tag = `kill-${randomUUID()}`;
     const accepted = await t.api.invokeAsync("counts", { tag, ms: 2000 });
     expect(accepted.status).to.equal(202);
-    const id = (accepted.body as { invocationId: string }).invocationId;
+    const id = AsyncAccepted.parse(accepted.body).invocationId;
     let runningOn = "";
     await waitFor(
+      "function running",
       async () => {
-        const view = (await t.api.invocation(id)).body as { status: string; workerId: string | null };
+        const view = await t.api.client.getInvocation(id);
         runningOn = view.workerId ?? "";
         return view.status === "running" && executions(id) === 1;
       },
-      10_000,
-      "function running",
+      { timeoutMs: 10_000 },
     );
     const victim = t.env.list().find((i) => runningOn.startsWith(i.instanceId));
     expect(victim, `instance of worker ${runningOn}`).to.not.equal(undefined);

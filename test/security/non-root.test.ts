@@ -2,7 +2,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ProcessRuntime } from "../../emulator/process-runtime";
 import { delegateCgroups, undelegateCgroups } from "../../services/worker/sandbox/cgroups";
 import { startTestEnvironment } from "../fixtures/environment";
 import { securitySuite } from "./suite";
@@ -56,8 +55,7 @@ if (process.getuid?.() !== 0) {
       startTestEnvironment({
         workers: 2,
         workerSlots: 4,
-        workerUser: NOBODY,
-        runtime: new ProcessRuntime(build?.distRoot),
+        backend: { kind: "process", workerUser: NOBODY, distRoot: build?.distRoot },
         workerEnv: { FAAS_POLL_WAIT_S: "1", FAAS_MAX_UNPACKED_CODE_BYTES: String(4 * 1024 * 1024) },
       });
 

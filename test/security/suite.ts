@@ -13,7 +13,8 @@ import net from "node:net";
 import AdmZip from "adm-zip";
 import { SandboxGuarantees } from "../../contracts";
 import { startAdminServer } from "../../emulator/admin-server";
-import { TestEnvironment, waitFor } from "../fixtures/environment";
+import { waitFor } from "../../emulator/wait";
+import { TestEnvironment } from "../fixtures/environment";
 import { ATTACKS } from "./attacks";
 
 const WORKER_MAIN = path.resolve(__dirname, "../../services/worker/main.js");
@@ -76,23 +77,22 @@ export function securitySuite(title: string, target: SuiteTarget): void {
     let sandbox: SandboxGuarantees | undefined;
     let workersBefore: string[] = [];
 
+    /** Deploys a function that must be accepted (a PlatformError says why not). */
     const deploy = async (name: string, source: string, options: Record<string, unknown> = {}) => {
-      const res = await t.api.deploy(name, source, options);
-      expect(res.status, res.text).to.be.oneOf([200, 201]);
+      await t.api.client.deploy(name, { source, ...options });
     };
     const failure = async (name: string, event: unknown = {}) => {
       const res = await t.api.invoke(name, event);
       expect(res.status, res.text).to.equal(500);
       const id = res.headers.get("x-invocation-id") ?? "";
       const view = await t.api.awaitInvocation(id);
-      return { res, view, error: view.error as { type: string; message: string } };
+      return { res, view, error: view.error ?? expect.fail(`invocation ${id} recorded no error`) };
     };
 
     before(async () => {
       t = await target.start();
       stop = () => t.env.stop();
-      const workers = await t.api.call("GET", "/api/workers");
-      const list = (workers.body as { workers: { workerId: string; sandbox?: SandboxGuarantees }[] }).workers;
+      const list = (await t.api.workers()).workers;
       sandbox = list[0]?.sandbox;
       workersBefore = list.map((w) => w.workerId).sort();
       for (const [name, source] of Object.entries(ATTACKS)) {
@@ -279,6 +279,7 @@ export function securitySuite(title: string, target: SuiteTarget): void {
           // A paused worker's long poll may have taken the task: it comes back after the visibility timeout.
           let body = "";
           await waitFor(
+            "the queued task",
             async () => {
               const out = await t.env.clients.sqs.send(
                 new ReceiveMessageCommand({
@@ -290,8 +291,7 @@ export function securitySuite(title: string, target: SuiteTarget): void {
               body = out.Messages?.[0]?.Body ?? "";
               return body !== "";
             },
-            15_000,
-            "the queued task",
+            { timeoutMs: 15_000 },
           );
           expect(body).to.include("holds-secret");
           expect(body).to.not.include("s3cr3t-value-for-the-test");
@@ -353,12 +353,16 @@ export function securitySuite(title: string, target: SuiteTarget): void {
         const marker = `faas-daemon-${Date.now()}`;
         const ok = await t.api.invoke("leaves-daemon", { marker });
         expect(ok.status, ok.text).to.equal(200);
-        await waitFor(() => processesWith(marker).length === 0, 3000, "the daemon ended with its invocation");
+        await waitFor("the daemon ended with its invocation", () => processesWith(marker).length === 0, {
+          timeoutMs: 3000,
+        });
         const hung = `${marker}-hung`;
         await deploy("leaves-daemon-briefly", ATTACKS.leavesDaemon, { timeoutMs: 500 });
         const res = await t.api.invoke("leaves-daemon-briefly", { marker: hung, hang: true });
         expect(res.status).to.equal(500);
-        await waitFor(() => processesWith(hung).length === 0, 3000, "the daemon ended at the timeout");
+        await waitFor("the daemon ended at the timeout", () => processesWith(hung).length === 0, {
+          timeoutMs: 3000,
+        });
       });
 
       it("a warm runtime uses no CPU between invocations", async function () {

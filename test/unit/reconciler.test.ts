@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Clock } from "../../emulator/clock";
 import { Fleet, RECONCILE_INTERVAL_MS, Reconciler, ScalingTiming } from "../../emulator/reconciler";
-import { Role } from "../../emulator/runtime";
+import { Role } from "../../emulator/backends/backend";
 
 /** Delays that fall between ticks, so each decision is checked one tick before and at the tick it is due. */
 const TIMING: ScalingTiming = {
@@ -118,6 +118,36 @@ describe("Auto Scaling reconciler", () => {
     expect(fleet.members("worker")).to.have.length(2);
   });
 
+  it("records each launch with its kind, reason, group and instance as fields, not only as text", () => {
+    const launches = reconciler
+      .list()
+      .map(({ autoScalingGroupName, kind, reason, instanceId, statusCode }) => ({
+        autoScalingGroupName,
+        kind,
+        reason,
+        instanceId,
+        statusCode,
+      }))
+      .sort((a, b) => (a.instanceId ?? "").localeCompare(b.instanceId ?? ""));
+    const [controller, ...workers] = fleet.launches;
+    expect(launches).to.deep.equal([
+      {
+        autoScalingGroupName: "controller",
+        kind: "launch",
+        reason: "capacity",
+        instanceId: controller,
+        statusCode: "Successful",
+      },
+      ...workers.map((instanceId) => ({
+        autoScalingGroupName: "workers",
+        kind: "launch",
+        reason: "capacity",
+        instanceId,
+        statusCode: "Successful",
+      })),
+    ]);
+  });
+
   it("replaces an unhealthy instance after the detection delay, terminating before launching", async () => {
     const victim = fleet.members("controller")[0]?.instanceId;
     if (victim === undefined) throw new Error("no controller was launched");
@@ -144,9 +174,19 @@ describe("Auto Scaling reconciler", () => {
     const [launched, terminated] = reconciler.list();
     if (launched === undefined || terminated === undefined) throw new Error("two activities expected");
     expect(launched.description).to.equal(`Launching a new EC2 instance: ${fleet.launches.at(-1)}`);
+    expect(launched).to.include({
+      autoScalingGroupName: "controller",
+      kind: "launch",
+      reason: "capacity",
+      instanceId: fleet.launches.at(-1),
+    });
     expect(terminated).to.include({
       description: `Terminating EC2 instance: ${victim}`,
       statusCode: "Successful",
+      autoScalingGroupName: "controller",
+      kind: "terminate",
+      reason: "unhealthy",
+      instanceId: victim,
     });
     expect(terminated.cause).to.include("health check");
     const terminationTook = Date.parse(terminated.endTime ?? "") - Date.parse(terminated.startTime);

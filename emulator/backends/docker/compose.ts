@@ -1,9 +1,9 @@
 /**
- * The Docker runtime's infrastructure: part of compose/docker-compose.yml under the project
+ * The Docker backend's infrastructure: part of compose/docker-compose.yml under the project
  * `<envId without dashes>` — the AWS emulator (`aws`), Redis (`redis`), the SQS endpoint (`sqs`) and
  * the Elastic IP edge (`edge`, published on 127.0.0.1:<edge port>) — on the project's public, private
  * (internal) and cloud (internal) networks, with compose/isolation.sh closing Docker 20.10's host hole.
- * The instances are the Docker runtime's containers on those networks (docs/docker.md).
+ * The instances are the Docker backend's containers on those networks (backend.ts, docs/docker.md).
  *
  * From this host: moto is reached at its address on the cloud network and Redis at its address on the
  * private network (the host may open connections into internal networks; containers may not leave
@@ -15,38 +15,29 @@
  * when one VPC interface endpoint fails.
  */
 import { execFile } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { DescribeAddressesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import Docker from "dockerode";
-import { CloudResources } from "./cloud-resources";
-import { DockerInstance, DockerRuntime } from "./docker-runtime";
-import {
-  ElasticIpView,
-  Infrastructure,
-  InstanceIdentity,
-  InstancePlacement,
-  QueueEndpoint,
-  RestartableRedis,
-} from "./infrastructure";
-import { PrerequisiteError } from "./ports";
-import { RunningInstance } from "./runtime";
+import { sleep } from "../../../services/common/backoff";
+import { PrerequisiteError } from "../../ports";
+import { notYet, tcpListening, waitFor } from "../../wait";
+import { ElasticIpView, QueueEndpoint, RestartableRedis } from "../backend";
+import { DockerRuntime } from "./containers";
 
 const run = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const REPO_ROOT = path.resolve(__dirname, "..", "..", "..", "..");
 export const COMPOSE_FILE = path.join(REPO_ROOT, "compose", "docker-compose.yml");
 const ISOLATION_SCRIPT = path.join(REPO_ROOT, "compose", "isolation.sh");
 /** The services the Docker runtime takes from the compose file; its instances are its own. */
 const SERVICES = ["aws", "redis", "sqs", "edge"] as const;
 type Service = (typeof SERVICES)[number];
-const INSTANCE_PORT = 8080;
 
 type OnLog = (source: string, line: string, stream: "stdout" | "stderr") => void;
 
-export interface ComposeInfrastructureOptions {
+export interface ComposeProjectOptions {
   envId: string;
   prefix: string;
   edgePort: number;
@@ -62,16 +53,59 @@ export interface ComposeInfrastructureOptions {
   startTimeoutMs?: number;
 }
 
-export class ComposeInfrastructure implements Infrastructure {
-  readonly kind = "docker" as const;
-  private watch: ElasticIpWatch | undefined;
+/** The infrastructure services as the Docker backend uses them: started by it, or found running. */
+export interface ComposeServices {
+  readonly project: string;
+  readonly awsEndpoint: string;
+  readonly redisUrl: string;
+  readonly redis: RestartableRedis | undefined;
+  readonly queueEndpoint: QueueEndpoint;
+  network(name: "public" | "private" | "cloud"): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A project that `docker-compose up` started, as the reconciler service inside it sees it: every
+ * service by its alias. Its lifecycle is compose's, so stopping it stops nothing; chaos does not
+ * restart its Redis from here.
+ */
+export class RunningProject implements ComposeServices {
+  readonly awsEndpoint = "http://aws:5000";
+  readonly redis = undefined;
+
+  private constructor(
+    readonly project: string,
+    readonly redisUrl: string,
+    readonly queueEndpoint: ContainerQueueEndpoint,
+  ) {}
+
+  static async find(docker: Docker, project: string, redisPassword: string): Promise<RunningProject> {
+    const sqs = await composeContainer(docker, project, "sqs");
+    return new RunningProject(
+      project,
+      `redis://:${encodeURIComponent(redisPassword)}@redis:6379`,
+      new ContainerQueueEndpoint(sqs),
+    );
+  }
+
+  network(name: "public" | "private" | "cloud"): string {
+    return `${this.project}_${name}`;
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The compose project's infrastructure services, started and torn down together. */
+export class ComposeProject implements ComposeServices {
   private readonly logStreams = new Set<NodeJS.ReadableStream>();
 
   private constructor(
-    private readonly o: ComposeInfrastructureOptions,
+    private readonly o: ComposeProjectOptions,
     readonly project: string,
     private readonly teardown: () => Promise<void>,
-    private readonly containers: Record<Service, Docker.Container>,
+    readonly containers: Record<Service, Docker.Container>,
     readonly awsEndpoint: string,
     readonly redis: ContainerRedis,
     readonly queueEndpoint: ContainerQueueEndpoint,
@@ -85,7 +119,7 @@ export class ComposeInfrastructure implements Infrastructure {
     return `${this.project}_${name}`;
   }
 
-  static async start(o: ComposeInfrastructureOptions): Promise<ComposeInfrastructure> {
+  static async start(o: ComposeProjectOptions): Promise<ComposeProject> {
     // docker-compose 1.x keeps only lowercase letters, digits, "-" and "_" of a project name.
     const project = o.envId.replace(/[^a-z0-9]/gi, "").toLowerCase();
     const docker = o.runtime.docker;
@@ -132,7 +166,7 @@ export class ComposeInfrastructure implements Infrastructure {
       const awsIp = await ipOn(containers.aws, `${project}_cloud`);
       const redis = new ContainerRedis(containers.redis, `${project}_private`, o.redisPassword);
       await redis.refreshUrl();
-      const infra = new ComposeInfrastructure(
+      const infra = new ComposeProject(
         o,
         project,
         teardown,
@@ -167,70 +201,7 @@ export class ComposeInfrastructure implements Infrastructure {
     }
   }
 
-  queueUrlForInstances(queueUrl: string): string {
-    const url = new URL(queueUrl);
-    url.host = "sqs:5000";
-    return url.toString();
-  }
-
-  /** The edge container is up already; it serves once it finds the address. */
-  async startEdge(resources: CloudResources, ec2: EC2Client): Promise<ElasticIpView> {
-    const deadline = Date.now() + (this.o.startTimeoutMs ?? 60_000);
-    // docker-proxy accepts on the published port even before the edge listens, so ask for an answer.
-    for (;;) {
-      const res = await fetch(`http://127.0.0.1:${this.o.edgePort}/healthz`, {
-        signal: AbortSignal.timeout(2000),
-      }).catch(() => undefined);
-      if (res !== undefined) {
-        await res.body?.cancel();
-        break;
-      }
-      const state = await this.containers.edge.inspect().catch(() => undefined);
-      if (state?.State.Running === false || Date.now() > deadline)
-        throw new Error(`the edge container did not answer on 127.0.0.1:${this.o.edgePort}`);
-      await sleep(200);
-    }
-    this.watch = new ElasticIpWatch(ec2, resources.eipAllocationId);
-    await this.watch.start();
-    return this.watch;
-  }
-
-  place(identity: InstanceIdentity): Promise<InstancePlacement> {
-    const controller = identity.role === "controller";
-    let target: { host: string; port: number } | undefined;
-    return Promise.resolve({
-      port: controller ? INSTANCE_PORT : undefined,
-      boot: () =>
-        Promise.resolve({
-          env: {
-            AWS_ENDPOINT_URL: "http://aws:5000",
-            AWS_ENDPOINT_URL_SQS: "http://sqs:5000",
-            FAAS_REDIS_URL: `redis://:${encodeURIComponent(this.o.redisPassword)}@redis:6379`,
-            ...(controller
-              ? { FAAS_HOST: "0.0.0.0", FAAS_PORT: String(INSTANCE_PORT) }
-              : { FAAS_CONTROLLER_URL: `http://controller:${INSTANCE_PORT}` }),
-          },
-          spec: {
-            privateIp: identity.privateIp,
-            networks: controller
-              ? [{ name: this.network("public") }, { name: this.network("private"), aliases: ["controller"] }]
-              : [{ name: this.network("private") }],
-          },
-        }),
-      // As a load balancer in the public subnet would: the instance's public-network address.
-      healthTarget: async (handle: RunningInstance) => {
-        if (target === undefined && handle instanceof DockerInstance) {
-          const ip = await ipOn(handle.eni, this.network("public")).catch(() => "");
-          if (ip !== "") target = { host: ip, port: INSTANCE_PORT };
-        }
-        return target;
-      },
-      release: () => Promise.resolve(),
-    });
-  }
-
   async stop(): Promise<void> {
-    await this.watch?.stop();
     for (const s of this.logStreams) (s as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     await this.teardown();
   }
@@ -312,7 +283,7 @@ export class ContainerQueueEndpoint implements QueueEndpoint {
 }
 
 /** Who holds the Elastic IP, read from the EC2 emulator as the edge container does. */
-class ElasticIpWatch implements ElasticIpView {
+export class ElasticIpWatch implements ElasticIpView {
   instanceId: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
@@ -373,29 +344,25 @@ async function waitForTcp(
   deadline: number,
   what: string,
 ): Promise<void> {
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, host);
-      socket.setTimeout(1000, () => socket.destroy(new Error("timeout")));
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    const info = await container.inspect().catch(() => undefined);
-    if (info?.State.Running !== true)
-      throw new PrerequisiteError(
-        `${what} exited (${info?.State.Status ?? "gone"}, code ${info?.State.ExitCode ?? "?"}): are the images older than the code? \`make images\` rebuilds them`,
-      );
-    if (Date.now() > deadline) throw new Error(`${what} did not accept connections on ${host}:${port}`);
-    await sleep(100);
-  }
+  let exited: string | undefined;
+  await waitFor(
+    `${what} on ${host}:${port}`,
+    async () => {
+      if ((await tcpListening(port, host)()) === true) return true;
+      const info = await container.inspect().catch(() => undefined);
+      if (info?.State.Running !== true)
+        exited = `${info?.State.Status ?? "gone"}, code ${info?.State.ExitCode ?? "?"}`;
+      return notYet("no connection");
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), abortIf: () => exited },
+  ).catch((err: unknown) => {
+    if (exited === undefined) throw err;
+    throw new PrerequisiteError(
+      `${what} exited (${exited}): are the images older than the code? \`make images\` rebuilds them`,
+    );
+  });
 }
 
 function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 /**
- * Instances as Docker containers, behind the same Runtime interface as processes.
+ * Instances as Docker containers (the Docker backend's instance runtime).
  *
  * An instance is two containers, as in compose/docker-compose.yml: `<id>-eni` owns the network
  * namespace (joined to the spec's networks, with the instance id as an alias on each) and serves the
@@ -19,12 +19,38 @@ import { PassThrough } from "node:stream";
 import { constants } from "node:os";
 import { createInterface } from "node:readline";
 import Docker from "dockerode";
-import { InstanceSpec, Role, RunningInstance, Runtime } from "./runtime";
+import { Role } from "../backend";
+import { RunningInstance } from "../instance";
+
+/** A container instance to start: the service's whole environment and where its interface attaches. */
+export interface InstanceSpec {
+  instanceId: string;
+  role: Role;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** The image to run; by default the role's image (faas/<role>:<tag>). */
+  image?: string;
+  /**
+   * The networks the instance's interface joins, the first at creation. The instance id is always an
+   * alias on each, so the edge and other containers can reach it by that name.
+   */
+  networks?: { name: string; aliases?: string[] }[];
+  /** The private address the instance's metadata service reports (local-ipv4). */
+  privateIp?: string;
+}
 
 export const LABEL_DOCKER_ENV = "faas.env";
 export const IMDS_PORT = 1338;
 /** Docker's default seccomp profile plus pivot_root, which bubblewrap needs (images/worker/seccomp-profile.py). */
-export const WORKER_SECCOMP_PROFILE = path.resolve(__dirname, "..", "..", "compose", "worker-seccomp.json");
+export const WORKER_SECCOMP_PROFILE = path.resolve(
+  __dirname,
+  "..",
+  "..",
+  "..",
+  "..",
+  "compose",
+  "worker-seccomp.json",
+);
 
 let workerSeccomp: string | undefined;
 
@@ -67,8 +93,7 @@ interface Demuxer {
   ): void;
 }
 
-export class DockerRuntime implements Runtime {
-  readonly kind = "docker" as const;
+export class DockerRuntime {
   readonly docker: Docker;
 
   constructor(private readonly options: DockerRuntimeOptions = {}) {

@@ -1,41 +1,58 @@
 /**
- * The process runtime's infrastructure: moto and Redis as child processes on 127.0.0.1 (or given
- * endpoints), the SQS endpoint as a TCP proxy, the Elastic IP edge in this process, and one metadata
- * server per instance on the host.
+ * The process backend: moto and Redis as child processes on 127.0.0.1 (or given endpoints), the SQS
+ * endpoint as a TCP proxy, the Elastic IP edge in this process, one metadata server per instance, and
+ * each instance's service as a Node.js process running the same entry file the AMI runs.
  */
+import { chownSync, mkdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { AwsEmulator, startMoto } from "./aws-emulator";
-import { CloudResources } from "./cloud-resources";
-import { ElasticIpEdge } from "./edge";
+import { sweepWorkerCgroups } from "../../../services/worker/sandbox/cgroups";
+import { AwsEmulator, startMoto } from "../../aws-emulator";
+import { CloudResources } from "../../cloud-resources";
+import { ElasticIpEdge } from "../../edge";
+import { ManagedProcess } from "../../managed-process";
+import { MetadataServer } from "../../metadata-server";
+import { freePort } from "../../ports";
+import { RedisHandle } from "../../redis-server";
+import { envRecord, ServiceEnv, withBackendVars } from "../../service-env";
+import { TcpProxy } from "../../tcp-proxy";
 import {
+  Backend,
+  BackendContext,
   ElasticIpView,
-  Infrastructure,
   InstanceIdentity,
-  InstancePlacement,
+  Placement,
   QueueEndpoint,
-} from "./infrastructure";
-import { MetadataServer } from "./metadata-server";
-import { freePort } from "./ports";
-import { RedisHandle } from "./redis-server";
-import { TcpProxy } from "./tcp-proxy";
+} from "../backend";
 
-export interface ProcessInfrastructureOptions {
-  edgePort: number;
+export interface ProcessBackendOptions {
+  /** Where moto listens (default 4566); ignored with `awsEndpoint`. */
   motoPort?: number;
+  /** Use this AWS endpoint instead of starting moto. */
   awsEndpoint?: string;
+  /** Where Redis listens (default 6379); ignored with `redisUrl`. */
   redisPort?: number;
+  /** Use this Redis (its URL carries its password) instead of starting one; Redis chaos is then unavailable. */
   redisUrl?: string;
-  /** The password of the Redis started here (an external `redisUrl` carries its own). */
-  redisPassword: string;
-  labels: Record<string, string>;
-  onLog: (source: string, line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * Run workers as this user (e.g. nobody), as a platform engineer without root would; needs the
+   * emulator to be root. Their sandboxes then get namespaces without a uid each.
+   */
+  workerUser?: { uid: number; gid: number };
+  /** The compiled application the instances run (default: this build's dist/). */
+  distRoot?: string;
 }
 
-export class ProcessInfrastructure implements Infrastructure {
+export class ProcessBackend implements Backend {
   readonly kind = "process" as const;
+  readonly bootAllowanceMs = 0;
+  /** Workers sharing this host must not share sandbox uids: a range of 1000 each. */
+  private workerLaunches = 0;
 
   private constructor(
-    private readonly options: ProcessInfrastructureOptions,
+    private readonly context: BackendContext,
+    private readonly options: ProcessBackendOptions,
     readonly awsEndpoint: string,
     readonly redisUrl: string,
     private readonly proxy: TcpProxy,
@@ -43,11 +60,11 @@ export class ProcessInfrastructure implements Infrastructure {
     readonly redis: RedisHandle | undefined,
   ) {}
 
-  static async start(o: ProcessInfrastructureOptions): Promise<ProcessInfrastructure> {
+  static async start(context: BackendContext, o: ProcessBackendOptions = {}): Promise<ProcessBackend> {
     const results = await Promise.allSettled([
-      o.awsEndpoint === undefined ? startMoto(o.motoPort ?? 4566, o.labels, o.onLog) : undefined,
+      o.awsEndpoint === undefined ? startMoto(o.motoPort ?? 4566, context.labels, context.onLog) : undefined,
       o.redisUrl === undefined
-        ? RedisHandle.start(o.redisPort ?? 6379, o.redisPassword, o.labels, o.onLog)
+        ? RedisHandle.start(o.redisPort ?? 6379, context.redisPassword, context.labels, context.onLog)
         : undefined,
     ]);
     const moto = results[0].status === "fulfilled" ? results[0].value : undefined;
@@ -68,7 +85,7 @@ export class ProcessInfrastructure implements Infrastructure {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw err;
     }
-    return new ProcessInfrastructure(o, awsEndpoint, redisUrl, proxy, moto, redis);
+    return new ProcessBackend(context, o, awsEndpoint, redisUrl, proxy, moto, redis);
   }
 
   get queueEndpoint(): QueueEndpoint {
@@ -87,7 +104,7 @@ export class ProcessInfrastructure implements Infrastructure {
     targetOf: (instanceId: string) => { host: string; port: number } | undefined,
   ): Promise<ElasticIpView> {
     const edge = new ElasticIpEdge({
-      port: this.options.edgePort,
+      port: this.context.edgePort,
       allocationId: resources.eipAllocationId,
       ec2,
       targetOf,
@@ -96,7 +113,7 @@ export class ProcessInfrastructure implements Infrastructure {
     return edge;
   }
 
-  async place(identity: InstanceIdentity): Promise<InstancePlacement> {
+  async place(identity: InstanceIdentity): Promise<Placement> {
     const metadata = new MetadataServer({
       instanceId: identity.instanceId,
       availabilityZone: "us-east-1a",
@@ -105,11 +122,12 @@ export class ProcessInfrastructure implements Infrastructure {
       amiId: identity.amiId,
     });
     const port = identity.role === "controller" ? await freePort() : undefined;
+    const uidBase = identity.role === "worker" ? 100_000 + (this.workerLaunches++ % 100) * 1000 : 0;
     return {
       port,
-      boot: async () => {
+      start: async (service, onLine) => {
         const metadataEndpoint = await metadata.start();
-        const env: Record<string, string> = {
+        const where = withBackendVars(service, {
           PATH: process.env.PATH ?? "/usr/bin:/bin",
           HOME: process.env.HOME ?? "/tmp",
           AWS_ENDPOINT_URL: this.awsEndpoint,
@@ -117,19 +135,68 @@ export class ProcessInfrastructure implements Infrastructure {
           AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${this.proxy.port}`,
           AWS_EC2_METADATA_SERVICE_ENDPOINT: metadataEndpoint,
           FAAS_REDIS_URL: this.redisUrl,
+          FAAS_EXIT_WITH_PARENT: "1",
           ...(identity.role === "controller"
             ? { FAAS_HOST: "127.0.0.1", FAAS_PORT: String(port) }
-            : { FAAS_CONTROLLER_URL: `http://127.0.0.1:${this.options.edgePort}` }),
-        };
-        return { env, spec: {} };
+            : { FAAS_CONTROLLER_URL: `http://127.0.0.1:${this.context.edgePort}` }),
+        });
+        return this.spawn(
+          identity,
+          identity.role === "worker" ? this.workerHost(identity, where, uidBase) : where,
+          onLine,
+        );
       },
       healthTarget: () => Promise.resolve(port === undefined ? undefined : { host: "127.0.0.1", port }),
       release: () => metadata.stop(),
     };
   }
 
+  /**
+   * A worker's host-side settings: code and the sandbox runtime under the environment's own folder
+   * (removed at stop even when a worker was killed before it could clean up), and its own sandbox uids.
+   */
+  private workerHost(identity: InstanceIdentity, service: ServiceEnv, uidBase: number): ServiceEnv {
+    const own = path.join(this.codeRoot, identity.instanceId);
+    const user = this.options.workerUser;
+    if (user !== undefined) {
+      mkdirSync(own, { recursive: true });
+      chownSync(own, user.uid, user.gid);
+    }
+    return withBackendVars(service, {
+      FAAS_SANDBOX_UID_BASE: String(uidBase),
+      FAAS_CODE_DIR: path.join(own, "code"),
+      FAAS_SANDBOX_RUNTIME_DIR: path.join(own, "runtime"),
+    });
+  }
+
+  private spawn(
+    identity: InstanceIdentity,
+    service: ServiceEnv,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+  ): Promise<ManagedProcess> {
+    const distRoot = this.options.distRoot ?? path.resolve(__dirname, "..", "..", "..");
+    return Promise.resolve(
+      new ManagedProcess({
+        name: identity.instanceId,
+        command: process.execPath,
+        args: [path.join(distRoot, "services", identity.role, "main.js")],
+        env: { ...envRecord(service), ...this.context.labels },
+        user: identity.role === "worker" ? this.options.workerUser : undefined,
+        onLine: (_name, line, stream) => onLine(line, stream),
+      }),
+    );
+  }
+
+  /** Where process instances of this environment keep unpacked function code. */
+  private get codeRoot(): string {
+    return path.join(os.tmpdir(), `faas-code-${this.context.envId}`);
+  }
+
   async stop(): Promise<void> {
     await this.proxy.stop();
     await Promise.allSettled([this.redis?.stop(), this.moto?.stop()]);
+    rmSync(this.codeRoot, { recursive: true, force: true });
+    // Workers killed along the way left their (empty) sandbox cgroups behind.
+    await sweepWorkerCgroups().catch(() => undefined);
   }
 }

@@ -1,0 +1,53 @@
+/** What a chaos run measures and decides for each scenario: the shape of the journal, the table and the report. */
+import type { ScenarioName } from "./scenarios";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The recovery marks; docs/chaos.md says which event each one is read from. */
+export type MarkName = "detected" | "replaced" | "eipServes" | "steady" | "reRegistered";
+
+export interface ScenarioResult {
+  name: ScenarioName;
+  title: string;
+  startedAt: number;
+  faultAt: number;
+  faultEndAt: number;
+  endedAt: number;
+  /** Milliseconds after the fault. */
+  marks: Partial<Record<MarkName, number>>;
+  hypothesis: { before: boolean; during: boolean; after: boolean };
+  requests: { total: number; failed: number; failedDuringFault: number };
+  invocations: InvocationAccount;
+  checks: Check[];
+  passed: boolean;
+}
+
+/** Every invocation accepted during a scenario, followed to its end. */
+export interface InvocationAccount {
+  accepted: number;
+  completed: number;
+  lost: number;
+  executedTwice: number;
+  wrongResults: number;
+}
+
+export interface ChaosSettings {
+  heartbeatIntervalMs: number;
+  deadAfterMs: number;
+  visibilityTimeoutS: number;
+  queueCutMs: number;
+  redisDownMs: number;
+  /** How long to wait for anything to happen (replacement, steady state). */
+  patienceMs: number;
+}
+
+export const ms = (n: number | undefined) =>
+  n === undefined || !Number.isFinite(n)
+    ? "-"
+    : n >= 10_000
+      ? `${(n / 1000).toFixed(1)} s`
+      : `${Math.round(n)} ms`;
