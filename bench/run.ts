@@ -7,6 +7,8 @@
  * Targets (README): sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the queue ceiling.
  */
 import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -23,6 +25,7 @@ import { RESULTS_CHANNEL } from "../services/common/invocation-store";
 import { Environment } from "../emulator/environment";
 import { freePort } from "../emulator/ports";
 import { PlatformClient } from "../client/platform-client";
+import { Component, cpuBetween, sampleCpu } from "./cpu";
 import { waitForWorkers } from "../emulator/readiness";
 import { notYet, waitFor } from "../emulator/wait";
 import { sleep } from "../services/common/backoff";
@@ -149,8 +152,12 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   // Queue ceiling: the SDK straight at the emulator's SQS, batches of ten, queue kept short.
   const ceiling = await queueCeiling(env, args["ceiling-seconds"]);
 
-  // Asynchronous throughput: results counted from the results channel, as the controller sees them.
+  // Asynchronous throughput: results counted from the results channel, as the controller sees them;
+  // and what each component of the local cloud spent on it, from /proc.
+  const components = cloudComponents(env);
+  const cpuBefore = sampleCpu(components);
   const a = await asyncThroughput(env, client, args);
+  const cpu = cpuBetween(cpuBefore, sampleCpu(components));
 
   const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
   process.stdout.write(
@@ -171,7 +178,73 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   );
   line("async sustained throughput (completed/s)", `${a.rate.toFixed(0)} invocations/s`);
   line("async as a share of the queue ceiling", `${((a.rate / ceiling) * 100).toFixed(0)} %`);
+  const perInvocation = (ms: number) => (a.completed > 0 ? ms / a.completed : NaN);
+  const total = [...cpu.values()].reduce((sum, ms) => sum + ms, 0);
+  line(
+    "CPU per async invocation, by component",
+    [...cpu].map(([name, ms]) => `${name} ${perInvocation(ms).toFixed(2)}`).join(", ") + " ms",
+  );
+  line("CPU per async invocation, all together", `${perInvocation(total).toFixed(2)} ms   (target <= 8 ms)`);
   line("targets", "sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the ceiling, 0 lost");
+
+  const figures: Record<string, number> = {
+    syncP50Ms: s.p50,
+    syncP99Ms: s.p99,
+    queueFloorP50Ms: floor.p50,
+    queueCeilingPerS: ceiling,
+    asyncPerS: a.rate,
+    asyncLost: a.lost,
+    cpuPerInvocationMs: perInvocation(total),
+    ...Object.fromEntries([...cpu].map(([name, ms]) => [`cpuPerInvocationMs.${name}`, perInvocation(ms)])),
+  };
+  compareWithPrevious(figures, { workers: args.workers, slots: args.slots, runtime: env.runtime.kind });
+}
+
+/** The local cloud's processes on this host, by component, for CPU accounting. */
+function cloudComponents(env: Environment): Component[] {
+  const instances = (role: "controller" | "worker") => () =>
+    env
+      .list()
+      .filter((i) => i.role === role && i.pid !== undefined)
+      .map((i) => i.pid ?? 0);
+  return [
+    { name: "controller", pids: instances("controller") },
+    { name: "workers", pids: instances("worker") },
+    ...env.backend.hostProcesses().map((p) => ({ name: p.name, pids: () => [p.pid] })),
+    // This process: the load generator and, on processes, the Elastic IP edge and the SQS endpoint.
+    { name: "bench+edge", pids: () => [process.pid], ownOnly: true },
+  ];
+}
+
+const RESULTS = path.resolve(__dirname, "..", "..", "bench-results", "latest.json");
+
+/** Writes this run's figures, and prints how they moved since the previous run's file. */
+function compareWithPrevious(figures: Record<string, number>, setup: Record<string, unknown>): void {
+  let previous:
+    { figures?: Record<string, number>; setup?: Record<string, unknown>; at?: string } | undefined;
+  try {
+    previous = JSON.parse(readFileSync(RESULTS, "utf8")) as typeof previous;
+  } catch {
+    previous = undefined;
+  }
+  mkdirSync(path.dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify({ at: new Date().toISOString(), setup, figures }, null, 2));
+  if (previous?.figures === undefined) {
+    process.stdout.write(`\n  figures written to ${RESULTS} (no previous run to compare with)\n`);
+    return;
+  }
+  const same = JSON.stringify(previous.setup) === JSON.stringify(setup);
+  process.stdout.write(
+    `\n  change since the previous run (${previous.at ?? "?"}${same ? "" : ", another setup"}), ${RESULTS}\n`,
+  );
+  for (const [key, value] of Object.entries(figures)) {
+    const before = previous.figures[key];
+    if (before === undefined || !Number.isFinite(before) || before === 0) continue;
+    const change = ((value - before) / before) * 100;
+    process.stdout.write(
+      `    ${key.padEnd(40)} ${before.toFixed(2)} -> ${value.toFixed(2)}  (${change >= 0 ? "+" : ""}${change.toFixed(0)} %)\n`,
+    );
+  }
 }
 
 function loadHandler(source: string): (event: unknown) => Promise<unknown> {

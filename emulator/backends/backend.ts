@@ -85,6 +85,11 @@ export interface Backend {
     targetOf: (instanceId: string) => { host: string; port: number } | undefined,
   ): Promise<ElasticIpView>;
   place(identity: InstanceIdentity): Promise<Placement>;
+  /**
+   * The infrastructure's processes on this host (the AWS emulator, Redis), for CPU accounting; empty
+   * when they run in containers.
+   */
+  hostProcesses(): { name: string; pid: number }[];
   /** Stops what the backend started and removes what its instances left on the host. */
   stop(): Promise<void>;
 }

@@ -155,6 +155,10 @@ export class DockerBackend implements Backend {
     });
   }
 
+  hostProcesses(): { name: string; pid: number }[] {
+    return [];
+  }
+
   async stop(): Promise<void> {
     await this.watch?.stop();
     await this.compose.stop();

@@ -187,6 +187,13 @@ export class ProcessBackend implements Backend {
     );
   }
 
+  hostProcesses(): { name: string; pid: number }[] {
+    const out: { name: string; pid: number }[] = [];
+    if (this.moto?.process?.pid !== undefined) out.push({ name: "moto", pid: this.moto.process.pid });
+    if (this.redis?.pid !== undefined) out.push({ name: "redis", pid: this.redis.pid });
+    return out;
+  }
+
   /** Where process instances of this environment keep unpacked function code. */
   private get codeRoot(): string {
     return path.join(os.tmpdir(), `faas-code-${this.context.envId}`);
