@@ -59,6 +59,7 @@ test-docker: build
 ## Benchmarks print their figures; targets are in the README, not asserted.
 bench: build
 	@node dist/bench/run.js $(BENCH_ARGS)
+	@node dist/bench/queue.js --servers queue
 
 chaos-test: build
 	@node dist/emulator/chaos/main.js $(RUNTIME_ARG) $(CHAOS_ARGS)

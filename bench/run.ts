@@ -61,6 +61,11 @@ async function main(): Promise<void> {
       default: 30,
       describe: "cold starts per mechanism in the sandbox-cost section (warm invocations: 10x); 0 skips it",
     })
+    .option("queue", {
+      choices: ["local", "moto"] as const,
+      default: "local" as const,
+      describe: "the platform's SQS: the local queue service (docs/queue.md) or moto's, to compare",
+    })
     .option("runtime", {
       choices: RUNTIME_REQUESTS,
       default: "process" as const,
@@ -79,7 +84,7 @@ async function main(): Promise<void> {
   process.stdout.write(`starting the local cloud on the ${choice.kind} runtime (${choice.reason})...\n`);
   const env = await Environment.start({
     edgePort,
-    backend: backendFor(choice, { motoPort, redisPort }),
+    backend: backendFor(choice, { motoPort, redisPort, queue: args.queue }),
     workers: args.workers,
     workerSlots: args.slots,
     controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
@@ -114,6 +119,7 @@ interface Args {
   "send-concurrency": number;
   pollers: number;
   sandbox: "bwrap" | "insecure-process";
+  queue: "local" | "moto";
 }
 
 async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
@@ -161,7 +167,7 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
 
   const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
   process.stdout.write(
-    `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime, FAAS_SANDBOX=${args.sandbox})\n`,
+    `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime, FAAS_SANDBOX=${args.sandbox}, queue: ${args.queue})\n`,
   );
   line("baseline: handler in-process p50 / p99", `${ms(base.p50)} / ${ms(base.p99)}`);
   line(
@@ -197,7 +203,12 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
     cpuPerInvocationMs: perInvocation(total),
     ...Object.fromEntries([...cpu].map(([name, ms]) => [`cpuPerInvocationMs.${name}`, perInvocation(ms)])),
   };
-  compareWithPrevious(figures, { workers: args.workers, slots: args.slots, runtime: env.runtime.kind });
+  compareWithPrevious(figures, {
+    workers: args.workers,
+    slots: args.slots,
+    runtime: env.runtime.kind,
+    queue: args.queue,
+  });
 }
 
 /** The local cloud's processes on this host, by component, for CPU accounting. */

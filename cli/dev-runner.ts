@@ -25,6 +25,7 @@ export interface DevOptions {
   redisPort: number;
   awsEndpoint?: string;
   redisUrl?: string;
+  queue: "local" | "moto";
   heartbeatIntervalMs: number;
   workerDeadAfterMs: number;
   jsonLogs: boolean;
@@ -47,6 +48,7 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
       redisPort: options.redisPort,
       awsEndpoint: options.awsEndpoint,
       redisUrl: options.redisUrl,
+      queue: options.queue,
     });
     // Written before anything starts: a `faas dev` killed with SIGKILL leaves its id here, and the next
     // `faas dev up` removes what it left by that label (emulator/leftovers.ts).

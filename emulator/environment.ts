@@ -139,7 +139,7 @@ export class Environment implements AsyncDisposable {
       };
       const clients: Clients = {
         ec2: new EC2Client(config),
-        sqs: new SQSClient(config),
+        sqs: new SQSClient({ ...config, endpoint: backend.sqsEndpoint }),
         s3: new S3Client({ ...config, forcePathStyle: true }),
         dynamo: new DynamoDBClient(config),
         logs: new CloudWatchLogsClient(config),

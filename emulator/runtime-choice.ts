@@ -100,5 +100,10 @@ export function backendFor(choice: RuntimeChoice, processOptions: ProcessBackend
     throw new PrerequisiteError(
       "--aws-endpoint and --redis-url work with the process runtime only (--runtime process)",
     );
+  // The Docker backend's SQS is moto's for now (docs/queue.md): say so rather than ignore the choice.
+  if (processOptions.queue === "local")
+    process.stderr.write(
+      "note: the Docker runtime's queue is moto's SQS; --queue local applies to processes\n",
+    );
   return { kind: "docker" };
 }

@@ -16,6 +16,7 @@ interface Args {
   "redis-port": number;
   "aws-endpoint"?: string;
   "redis-url"?: string;
+  queue: "local" | "moto";
   "heartbeat-interval-ms": number;
   "worker-dead-after-ms": number;
   "json-logs": boolean;
@@ -42,6 +43,12 @@ export const devUpCommand: CommandModule<object, Args> = {
       .option("redis-port", { type: "number", default: 6379, describe: "process runtime only" })
       .option("aws-endpoint", { type: "string", describe: "use this AWS emulator instead of starting moto" })
       .option("redis-url", { type: "string", describe: "use this Redis instead of starting one" })
+      .option("queue", {
+        choices: ["local", "moto"] as const,
+        default: "local" as const,
+        describe:
+          "process runtime: the platform's SQS is the local queue service (flat cost under a backlog, docs/queue.md) or moto's",
+      })
       .option("heartbeat-interval-ms", { type: "number", default: 10_000 })
       .option("worker-dead-after-ms", { type: "number", default: 30_000 })
       .option("aws-timing", {
@@ -87,6 +94,7 @@ export const devUpCommand: CommandModule<object, Args> = {
       redisPort: args["redis-port"],
       awsEndpoint: args["aws-endpoint"],
       redisUrl: args["redis-url"],
+      queue: args.queue,
       heartbeatIntervalMs: args["heartbeat-interval-ms"],
       workerDeadAfterMs: args["worker-dead-after-ms"],
       jsonLogs: args["json-logs"],

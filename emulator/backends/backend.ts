@@ -71,6 +71,8 @@ export interface Backend {
   readonly bootAllowanceMs: number;
   /** The AWS emulator as this host reaches it (the environment's own clients use it). */
   readonly awsEndpoint: string;
+  /** SQS as this host reaches it: the local queue service, or the AWS emulator's own SQS. */
+  readonly sqsEndpoint: string;
   /** Redis as this host reaches it. */
   readonly redisUrl: string;
   /** Undefined when Redis is external (then Redis chaos is unavailable). */

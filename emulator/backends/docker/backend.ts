@@ -76,6 +76,11 @@ export class DockerBackend implements Backend {
     return this.compose.redisUrl;
   }
 
+  /** The AWS emulator's own SQS: the local queue service runs on the process backend only, for now. */
+  get sqsEndpoint(): string {
+    return this.compose.awsEndpoint;
+  }
+
   get redis() {
     return this.compose.redis;
   }

@@ -1,6 +1,6 @@
 /**
- * The process backend: moto and Redis as child processes on 127.0.0.1 (or given endpoints), the SQS
- * endpoint as a TCP proxy, the Elastic IP edge in this process, one metadata server per instance, and
+ * The process backend: moto, Redis and the queue service (the platform's SQS, docs/queue.md) as child
+ * processes on 127.0.0.1 (or given endpoints), the SQS endpoint as a TCP proxy in front of the queue, the Elastic IP edge in this process, one metadata server per instance, and
  * each instance's service as a Node.js process running the same entry file the AMI runs.
  */
 import { chownSync, mkdirSync, rmSync } from "node:fs";
@@ -17,6 +17,7 @@ import { freePort } from "../../ports";
 import { RedisHandle } from "../../redis-server";
 import { envRecord, ServiceEnv, withBackendVars } from "../../service-env";
 import { TcpProxy } from "../../tcp-proxy";
+import { QueueProcess, startQueueProcess } from "./queue";
 import {
   Backend,
   BackendContext,
@@ -42,6 +43,13 @@ export interface ProcessBackendOptions {
   workerUser?: { uid: number; gid: number };
   /** The compiled application the instances run (default: this build's dist/). */
   distRoot?: string;
+  /**
+   * Which SQS the platform's queues live in: "local", the queue service whose cost per operation does
+   * not grow with the backlog (docs/queue.md; the default), or "moto", the AWS emulator's own.
+   */
+  queue?: "local" | "moto";
+  /** Where the local queue service listens (default: a free port). */
+  queuePort?: number;
 }
 
 export class ProcessBackend implements Backend {
@@ -58,7 +66,12 @@ export class ProcessBackend implements Backend {
     private readonly proxy: TcpProxy,
     private readonly moto: AwsEmulator | undefined,
     readonly redis: RedisHandle | undefined,
+    private readonly queue: QueueProcess | undefined,
   ) {}
+
+  get sqsEndpoint(): string {
+    return this.queue?.endpoint ?? this.awsEndpoint;
+  }
 
   static async start(context: BackendContext, o: ProcessBackendOptions = {}): Promise<ProcessBackend> {
     const results = await Promise.allSettled([
@@ -66,10 +79,14 @@ export class ProcessBackend implements Backend {
       o.redisUrl === undefined
         ? RedisHandle.start(o.redisPort ?? 6379, context.redisPassword, context.labels, context.onLog)
         : undefined,
+      (o.queue ?? "local") === "local"
+        ? startQueueProcess(o.queuePort ?? (await freePort()), context.labels, context.onLog)
+        : undefined,
     ]);
     const moto = results[0].status === "fulfilled" ? results[0].value : undefined;
     const redis = results[1].status === "fulfilled" ? results[1].value : undefined;
-    const started = [moto, redis].filter((s) => s !== undefined);
+    const queue = results[2].status === "fulfilled" ? results[2].value : undefined;
+    const started = [moto, redis, queue].filter((s) => s !== undefined);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) {
       await Promise.allSettled(started.map((s) => s.stop()));
@@ -77,15 +94,16 @@ export class ProcessBackend implements Backend {
     }
     const awsEndpoint = o.awsEndpoint ?? moto?.endpoint ?? "";
     const redisUrl = o.redisUrl ?? redis?.url ?? "";
-    const awsUrl = new URL(awsEndpoint);
-    const proxy = new TcpProxy({ host: awsUrl.hostname, port: Number(awsUrl.port || 80) });
+    // The SQS endpoint the instances use (and chaos cuts) is a proxy to whichever SQS serves.
+    const sqsUrl = new URL(queue?.endpoint ?? awsEndpoint);
+    const proxy = new TcpProxy({ host: sqsUrl.hostname, port: Number(sqsUrl.port || 80) });
     try {
       await proxy.start();
     } catch (err) {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw err;
     }
-    return new ProcessBackend(context, o, awsEndpoint, redisUrl, proxy, moto, redis);
+    return new ProcessBackend(context, o, awsEndpoint, redisUrl, proxy, moto, redis, queue);
   }
 
   get queueEndpoint(): QueueEndpoint {
@@ -191,6 +209,7 @@ export class ProcessBackend implements Backend {
     const out: { name: string; pid: number }[] = [];
     if (this.moto?.process?.pid !== undefined) out.push({ name: "moto", pid: this.moto.process.pid });
     if (this.redis?.pid !== undefined) out.push({ name: "redis", pid: this.redis.pid });
+    if (this.queue?.pid !== undefined) out.push({ name: "sqs", pid: this.queue.pid });
     return out;
   }
 
@@ -201,7 +220,7 @@ export class ProcessBackend implements Backend {
 
   async stop(): Promise<void> {
     await this.proxy.stop();
-    await Promise.allSettled([this.redis?.stop(), this.moto?.stop()]);
+    await Promise.allSettled([this.redis?.stop(), this.moto?.stop(), this.queue?.stop()]);
     rmSync(this.codeRoot, { recursive: true, force: true });
     // Workers killed along the way left their (empty) sandbox cgroups behind.
     await sweepWorkerCgroups().catch(() => undefined);
