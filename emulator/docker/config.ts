@@ -71,12 +71,15 @@ export function loadQueueEndpointConfig(env: Env = process.env) {
       FAAS_ENDPOINT_PORT: intVar(5000, 1),
       FAAS_ENDPOINT_TARGET_HOST: z.string().default("aws"),
       FAAS_ENDPOINT_TARGET_PORT: intVar(5000, 1),
+      /** When set, the queue service (emulator/queue) runs here on this port and the endpoint leads to it. */
+      FAAS_QUEUE_SERVICE_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
     },
     env,
   );
   return {
     port: raw.FAAS_ENDPOINT_PORT,
     target: { host: raw.FAAS_ENDPOINT_TARGET_HOST, port: raw.FAAS_ENDPOINT_TARGET_PORT },
+    queueServicePort: raw.FAAS_QUEUE_SERVICE_PORT,
   };
 }
 

@@ -76,9 +76,8 @@ export class DockerBackend implements Backend {
     return this.compose.redisUrl;
   }
 
-  /** The AWS emulator's own SQS: the local queue service runs on the process backend only, for now. */
   get sqsEndpoint(): string {
-    return this.compose.awsEndpoint;
+    return this.compose.sqsEndpoint;
   }
 
   get redis() {

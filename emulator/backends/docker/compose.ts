@@ -34,6 +34,8 @@ const ISOLATION_SCRIPT = path.join(REPO_ROOT, "compose", "isolation.sh");
 /** The services the Docker runtime takes from the compose file; its instances are its own. */
 const SERVICES = ["aws", "redis", "sqs", "edge"] as const;
 type Service = (typeof SERVICES)[number];
+/** Where the `sqs` container's queue service listens (compose/docker-compose.yml). */
+const QUEUE_SERVICE_PORT = 9324;
 
 type OnLog = (source: string, line: string, stream: "stdout" | "stderr") => void;
 
@@ -57,6 +59,8 @@ export interface ComposeProjectOptions {
 export interface ComposeServices {
   readonly project: string;
   readonly awsEndpoint: string;
+  /** The queue service (the platform's SQS), straight, not through the endpoint chaos cuts. */
+  readonly sqsEndpoint: string;
   readonly redisUrl: string;
   readonly redis: RestartableRedis | undefined;
   readonly queueEndpoint: QueueEndpoint;
@@ -71,6 +75,7 @@ export interface ComposeServices {
  */
 export class RunningProject implements ComposeServices {
   readonly awsEndpoint = "http://aws:5000";
+  readonly sqsEndpoint = "http://queue:9324";
   readonly redis = undefined;
 
   private constructor(
@@ -107,6 +112,7 @@ export class ComposeProject implements ComposeServices {
     private readonly teardown: () => Promise<void>,
     readonly containers: Record<Service, Docker.Container>,
     readonly awsEndpoint: string,
+    readonly sqsEndpoint: string,
     readonly redis: ContainerRedis,
     readonly queueEndpoint: ContainerQueueEndpoint,
   ) {}
@@ -164,6 +170,7 @@ export class ComposeProject implements ComposeServices {
       const containers = {} as Record<Service, Docker.Container>;
       for (const service of SERVICES) containers[service] = await composeContainer(docker, project, service);
       const awsIp = await ipOn(containers.aws, `${project}_cloud`);
+      const queueIp = await ipOn(containers.sqs, `${project}_cloud`);
       const redis = new ContainerRedis(containers.redis, `${project}_private`, o.redisPassword);
       await redis.refreshUrl();
       const infra = new ComposeProject(
@@ -172,6 +179,7 @@ export class ComposeProject implements ComposeServices {
         teardown,
         containers,
         `http://${awsIp}:5000`,
+        `http://${queueIp}:${QUEUE_SERVICE_PORT}`,
         redis,
         new ContainerQueueEndpoint(containers.sqs),
       );
@@ -193,6 +201,7 @@ export class ComposeProject implements ComposeServices {
         deadline,
         "the SQS endpoint (sqs)",
       );
+      await waitForTcp(containers.sqs, queueIp, QUEUE_SERVICE_PORT, deadline, "the queue service (sqs)");
       return infra;
     } catch (err) {
       const logs = await compose("logs", "--no-color", "--tail", "15").catch(() => "");
