@@ -3,12 +3,18 @@
  *  - the baseline: the same handler called in-process,
  *  - synchronous latency through the Elastic IP edge (p50/p95/p99) and the platform's overhead,
  *  - sustained asynchronous throughput over a fixed window, with accepted, completed and lost,
- *  - the queue's own ceiling: batches sent, received and deleted straight through the SDK.
- * Targets (README): sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the queue ceiling.
+ *  - the queue's own ceiling: batches sent, received and deleted straight through the SDK,
+ *  - a burst: 3 000 asynchronous invocations at once, 64 requests in flight, until all complete,
+ *  - cold starts (first invocation of a new version), split into code fetch, unpack and sandbox init,
+ *    on a fresh cloud whose worker logs each invocation (cold-start.ts),
+ *  - the scaling curve: throughput of a 50 ms function with 1, 2 and 4 workers, a fresh cloud each
+ *    (curve.ts; `--no-curve` skips it).
+ * Targets (README, issue 10): sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the queue ceiling;
+ * burst >= 200/s completed, 0 lost; cold start init <= 200 ms (Lambda's Node.js: 100-200 ms).
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -17,19 +23,17 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { Redis } from "ioredis";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { InvocationResult } from "../contracts";
-import { RESULTS_CHANNEL } from "../services/common/invocation-store";
 import { Environment } from "../emulator/environment";
-import { freePort } from "../emulator/ports";
 import { PlatformClient } from "../client/platform-client";
-import { Component, cpuBetween, sampleCpu } from "./cpu";
-import { waitForWorkers } from "../emulator/readiness";
-import { notYet, waitFor } from "../emulator/wait";
+import { cpuBetween, sampleCpu } from "./cpu";
 import { sleep } from "../services/common/backoff";
-import { backendFor, chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
+import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
+import { Cloud, CloudSettings, cloudComponents, startCloud } from "./cloud";
+import { coldStartSplit } from "./cold-start";
+import { scalingCurve, SLEEP_MS } from "./curve";
+import { asyncLoad } from "./load";
 import { printSandboxCost, sandboxCost } from "./sandbox";
 import { ms, summarize } from "./stats";
 
@@ -37,6 +41,7 @@ const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
 const FUNCTION = "bench";
 
 async function main(): Promise<void> {
+  const startedAt = performance.now();
   const args = await yargs(hideBin(process.argv))
     .option("sync-requests", { type: "number", default: 500 })
     .option("async-seconds", { type: "number", default: 30 })
@@ -49,6 +54,36 @@ async function main(): Promise<void> {
     .option("workers", { type: "number", default: 2 })
     .option("slots", { type: "number", default: 8 })
     .option("ceiling-seconds", { type: "number", default: 10 })
+    .option("burst", {
+      type: "number",
+      default: 3000,
+      describe: "asynchronous invocations fired at once after the sustained window; 0 skips the burst",
+    })
+    .option("burst-concurrency", {
+      type: "number",
+      default: 64,
+      describe: "HTTP requests in flight in the burst",
+    })
+    .option("cold-versions", {
+      type: "number",
+      default: 20,
+      describe: "cold starts measured, one new version each, on a fresh one-worker cloud; 0 skips them",
+    })
+    .option("curve", {
+      type: "boolean",
+      default: true,
+      describe: `the scaling curve: a ${SLEEP_MS} ms function on fresh clouds of --curve-workers workers`,
+    })
+    .option("curve-workers", {
+      type: "string",
+      default: "1,2,4",
+      describe: "the curve's points, comma-separated",
+    })
+    .option("curve-seconds", {
+      type: "number",
+      default: 10,
+      describe: "the window of each point of the curve",
+    })
     .option("send-concurrency", { type: "number", default: 2, describe: "FAAS_QUEUE_SEND_CONCURRENCY" })
     .option("pollers", { type: "number", default: 2, describe: "FAAS_WORKER_POLLERS" })
     .option("sandbox", {
@@ -73,39 +108,56 @@ async function main(): Promise<void> {
     })
     .strict()
     .parseAsync();
+  const curveWorkers = args["curve-workers"].split(",").map((w) => {
+    const n = Number(w);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--curve-workers: '${w}' is not a number of workers`);
+    return n;
+  });
 
   if (args["sandbox-rounds"] > 0)
     printSandboxCost(await sandboxCost(SOURCE, args["sandbox-rounds"], args["sandbox-rounds"] * 10));
 
-  const apiKey = `bench-${randomBytes(16).toString("hex")}`;
-  const [edgePort, motoPort, redisPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const logs: string[] = [];
   const choice = await chooseRuntime(args.runtime);
-  process.stdout.write(`starting the local cloud on the ${choice.kind} runtime (${choice.reason})...\n`);
-  const env = await Environment.start({
-    edgePort,
-    backend: backendFor(choice, { motoPort, redisPort, queue: args.queue }),
-    workers: args.workers,
-    workerSlots: args.slots,
-    controllerEnv: { FAAS_QUEUE_SEND_CONCURRENCY: String(args["send-concurrency"]) },
-    workerEnv: { FAAS_WORKER_POLLERS: String(args.pollers), FAAS_SANDBOX: args.sandbox },
-    apiKey,
-    workerSecret: randomBytes(24).toString("hex"),
-    logLevel: "warn",
-    onLog: (source, line) => logs.push(`${source} | ${line}`),
-  });
-  const stop = async () => {
-    await env.stop();
+  const settings: CloudSettings = {
+    runtime: choice,
+    queue: args.queue,
+    sandbox: args.sandbox,
+    slots: args.slots,
+    pollers: args.pollers,
+    sendConcurrency: args["send-concurrency"],
   };
-  process.on("SIGINT", () => void stop().then(() => process.exit(130)));
-  try {
-    await run(env, apiKey, args);
-  } finally {
-    await stop();
-    const problems = logs.filter((l) => /"level":(50|60)/.test(l));
-    if (problems.length > 0)
-      process.stdout.write(`\n${problems.length} error lines in component logs, first: ${problems[0]}\n`);
+  process.stdout.write(`starting the local cloud on the ${choice.kind} runtime (${choice.reason})...\n`);
+  const figures: Record<string, number> = {};
+  let current: Cloud | undefined;
+  process.on("SIGINT", () => void (current?.env.stop() ?? Promise.resolve()).then(() => process.exit(130)));
+  {
+    await using cloud = (current = await startCloud(settings, { workers: args.workers }));
+    Object.assign(figures, await run(cloud.env, cloud.apiKey, args));
   }
+  if (args["cold-versions"] > 0) {
+    process.stdout.write(
+      `\ncold starts: a fresh one-worker cloud, ${args["cold-versions"]} new versions...\n`,
+    );
+    await using cloud = (current = await startCloud(settings, { workers: 1, workerLogLevel: "info" }));
+    Object.assign(figures, printColdStarts(await coldStartSplit(cloud, args["cold-versions"])));
+  }
+  if (args.curve) {
+    process.stdout.write(`\nscaling curve (${args["curve-seconds"]} s per point, a fresh cloud each):\n`);
+    const points = await scalingCurve(settings, curveWorkers, {
+      seconds: args["curve-seconds"],
+      concurrency: args["async-concurrency"],
+      maxOutstanding: args["max-outstanding"],
+    });
+    Object.assign(figures, printCurve(points));
+  }
+  current = undefined;
+  process.stdout.write(`\n  the benchmark took ${((performance.now() - startedAt) / 1000).toFixed(0)} s\n`);
+  compareWithPrevious(figures, {
+    workers: args.workers,
+    slots: args.slots,
+    runtime: choice.kind,
+    queue: args.queue,
+  });
 }
 
 interface Args {
@@ -114,6 +166,8 @@ interface Args {
   "async-concurrency": number;
   "max-outstanding": number;
   "ceiling-seconds": number;
+  burst: number;
+  "burst-concurrency": number;
   workers: number;
   slots: number;
   "send-concurrency": number;
@@ -122,11 +176,11 @@ interface Args {
   queue: "local" | "moto";
 }
 
-async function run(env: Environment, apiKey: string, args: Args): Promise<void> {
+const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
+const verdict = (met: boolean) => (met ? "met" : "NOT met");
+
+async function run(env: Environment, apiKey: string, args: Args): Promise<Record<string, number>> {
   const client = new PlatformClient(env.endpoint, apiKey);
-  if (!(await waitForWorkers(env.endpoint, apiKey, args.workers, 30_000)).ready) {
-    throw new Error("workers did not register");
-  }
   await client.deploy(FUNCTION, { source: SOURCE });
 
   // Baseline: the handler itself, in this process.
@@ -162,10 +216,26 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   // and what each component of the local cloud spent on it, from /proc.
   const components = cloudComponents(env);
   const cpuBefore = sampleCpu(components);
-  const a = await asyncThroughput(env, client, args);
+  const a = await asyncLoad(env.redisUrl, client, {
+    function: FUNCTION,
+    concurrency: args["async-concurrency"],
+    maxOutstanding: args["max-outstanding"],
+    seconds: args["async-seconds"],
+  });
   const cpu = cpuBetween(cpuBefore, sampleCpu(components));
 
-  const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
+  // Burst: everything at once, nothing holding the clients back but the requests in flight.
+  const b =
+    args.burst > 0
+      ? await asyncLoad(env.redisUrl, client, {
+          function: FUNCTION,
+          concurrency: args["burst-concurrency"],
+          maxOutstanding: args.burst,
+          count: args.burst,
+          drainTimeoutMs: 120_000,
+        })
+      : undefined;
+
   process.stdout.write(
     `\nbenchmark (${args.workers} workers x ${args.slots} slots, ${env.runtime.kind} runtime, FAAS_SANDBOX=${args.sandbox}, queue: ${args.queue})\n`,
   );
@@ -192,7 +262,6 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
   );
   line("CPU per async invocation, all together", `${perInvocation(total).toFixed(2)} ms   (target <= 8 ms)`);
   line("targets", "sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the ceiling, 0 lost");
-
   const figures: Record<string, number> = {
     syncP50Ms: s.p50,
     syncP99Ms: s.p99,
@@ -203,28 +272,86 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<void> 
     cpuPerInvocationMs: perInvocation(total),
     ...Object.fromEntries([...cpu].map(([name, ms]) => [`cpuPerInvocationMs.${name}`, perInvocation(ms)])),
   };
-  compareWithPrevious(figures, {
-    workers: args.workers,
-    slots: args.slots,
-    runtime: env.runtime.kind,
-    queue: args.queue,
-  });
+  if (b !== undefined) {
+    const accept = summarize(b.acceptMs);
+    process.stdout.write(
+      `\n  burst: ${args.burst} async invocations at once, ${args["burst-concurrency"]} requests in flight\n`,
+    );
+    line(
+      `burst over ${b.seconds.toFixed(1)} s: accepted / completed / lost`,
+      `${b.accepted} / ${b.completed} / ${b.lost}   (rejected: ${b.rejected})`,
+    );
+    line("burst accepted/s (202s)", `${b.acceptRate.toFixed(0)} invocations/s`);
+    line(
+      "burst completed/s, end to end",
+      `${b.rate.toFixed(0)} invocations/s   (target >= 200/s, 0 lost: ${verdict(b.rate >= 200 && b.lost === 0)})`,
+    );
+    line("burst accept latency p50 / p99", `${ms(accept.p50)} / ${ms(accept.p99)}`);
+    Object.assign(figures, {
+      burstAcceptedPerS: b.acceptRate,
+      burstCompletedPerS: b.rate,
+      burstLost: b.lost,
+      burstRejected: b.rejected,
+      burstAcceptP50Ms: accept.p50,
+      burstAcceptP99Ms: accept.p99,
+    });
+  }
+  return figures;
 }
 
-/** The local cloud's processes on this host, by component, for CPU accounting. */
-function cloudComponents(env: Environment): Component[] {
-  const instances = (role: "controller" | "worker") => () =>
-    env
-      .list()
-      .filter((i) => i.role === role && i.pid !== undefined)
-      .map((i) => i.pid ?? 0);
-  return [
-    { name: "controller", pids: instances("controller") },
-    { name: "workers", pids: instances("worker") },
-    ...env.backend.hostProcesses().map((p) => ({ name: p.name, pids: () => [p.pid] })),
-    // This process: the load generator and, on processes, the Elastic IP edge and the SQS endpoint.
-    { name: "bench+edge", pids: () => [process.pid], ownOnly: true },
-  ];
+function printColdStarts(c: Awaited<ReturnType<typeof coldStartSplit>>): Record<string, number> {
+  const p50 = (samples: number[]) => summarize(samples).p50;
+  const init = p50(c.initMs);
+  line(
+    `cold starts measured / not cold or not logged`,
+    `${c.endToEndMs.length} / ${c.missed}   (first invocation of each of ${c.versions} versions, sync)`,
+  );
+  line(
+    "cold start end to end (caller), p50 / p99",
+    `${ms(p50(c.endToEndMs))} / ${ms(summarize(c.endToEndMs).p99)}`,
+  );
+  line("  worker: receipt to result stored, p50", ms(p50(c.handledMs)));
+  line("  code fetch (S3 GetObject), p50", ms(p50(c.fetchMs)));
+  line("  code unpack (into the code cache), p50", ms(p50(c.unpackMs)));
+  line(
+    "  sandbox start + init (to ready), p50",
+    `${ms(init)}   (target <= 200 ms, Lambda's Node.js init 100-200 ms: ${verdict(init <= 200)})`,
+  );
+  line("  durationMs reported (from the run, after the spawn), p50", ms(p50(c.durationMs)));
+  return {
+    "coldStart.endToEndP50Ms": p50(c.endToEndMs),
+    "coldStart.handledP50Ms": p50(c.handledMs),
+    "coldStart.fetchP50Ms": p50(c.fetchMs),
+    "coldStart.unpackP50Ms": p50(c.unpackMs),
+    "coldStart.initP50Ms": init,
+    "coldStart.missed": c.missed,
+  };
+}
+
+function printCurve(points: Awaited<ReturnType<typeof scalingCurve>>): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const p of points) {
+    const ratio = p.ratePerS / p.expectedPerS;
+    line(
+      `${p.workers} worker(s) x ${p.slots} slots: completed/s, expected`,
+      `${p.ratePerS.toFixed(0)} / ${p.expectedPerS.toFixed(0)} = ${ratio.toFixed(2)}   (lost ${p.lost}, rejected ${p.rejected})`,
+    );
+    line(
+      `  CPU per invocation: all / workers`,
+      `${p.cpuPerInvocationMs.toFixed(2)} / ${p.workersCpuPerInvocationMs.toFixed(2)} ms`,
+    );
+    Object.assign(figures, {
+      [`curve.w${p.workers}.perS`]: p.ratePerS,
+      [`curve.w${p.workers}.ratio`]: ratio,
+      [`curve.w${p.workers}.cpuPerInvocationMs`]: p.cpuPerInvocationMs,
+      [`curve.w${p.workers}.lost`]: p.lost,
+    });
+  }
+  line(
+    "target",
+    `measured / expected close to 1 while the cores last (expected = workers x slots / ${SLEEP_MS} ms)`,
+  );
+  return figures;
 }
 
 const RESULTS = path.resolve(__dirname, "..", "..", "bench-results", "latest.json");
@@ -349,97 +476,6 @@ async function queueCeiling(env: Environment, seconds: number): Promise<number> 
   const rate = done / ((Date.now() - started) / 1000);
   await sqs.send(new DeleteQueueCommand({ QueueUrl }));
   return rate;
-}
-
-/** Counts a resource and lets callers wait for a free unit without polling. */
-class Gate {
-  private waiters: (() => void)[] = [];
-  constructor(private free: number) {}
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-  give(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.free++;
-  }
-  release(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-}
-
-async function asyncThroughput(
-  env: Environment,
-  platform: PlatformClient,
-  args: Args,
-): Promise<{
-  accepted: number;
-  completed: number;
-  lost: number;
-  rejected: number;
-  rate: number;
-  seconds: number;
-}> {
-  const subscriber = new Redis(env.redisUrl);
-  const pending = new Set<string>();
-  const early = new Set<string>();
-  const outstanding = new Gate(args["max-outstanding"]);
-  let completed = 0;
-  let lastCompletion = 0;
-  const complete = () => {
-    completed++;
-    lastCompletion = Date.now();
-    outstanding.give();
-  };
-  subscriber.on("message", (_channel: string, message: string) => {
-    const { invocationId } = InvocationResult.pick({ invocationId: true }).parse(JSON.parse(message));
-    if (pending.delete(invocationId)) complete();
-    else early.add(invocationId);
-  });
-  await subscriber.subscribe(RESULTS_CHANNEL);
-
-  let accepted = 0;
-  let rejected = 0;
-  const started = Date.now();
-  const deadline = started + args["async-seconds"] * 1000;
-  const stopTimer = setTimeout(() => outstanding.release(), args["async-seconds"] * 1000);
-  const client = async () => {
-    for (;;) {
-      await outstanding.take();
-      if (Date.now() >= deadline) return;
-      const answer = await platform.invokeAsync(FUNCTION, { n: accepted }).catch(() => undefined);
-      if (answer !== undefined) {
-        accepted++;
-        if (early.delete(answer.invocationId)) complete();
-        else pending.add(answer.invocationId);
-      } else {
-        rejected++;
-        outstanding.give();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: args["async-concurrency"] }, client));
-  clearTimeout(stopTimer);
-  await waitFor(
-    "the accepted invocations to complete",
-    () => pending.size === 0 || notYet(`${pending.size} pending`),
-    {
-      timeoutMs: 60_000,
-      intervalMs: 50,
-    },
-  ).catch(() => undefined);
-  subscriber.disconnect();
-  // What became of an invocation that never reported: its record says where it stopped.
-  for (const id of [...pending].slice(0, 5)) {
-    const record = await platform.getInvocation(id).catch((err: unknown) => String(err));
-    process.stdout.write(`  not completed: ${id} ${JSON.stringify(record).slice(0, 300)}\n`);
-  }
-  const seconds = (lastCompletion - started) / 1000;
-  return { accepted, completed, lost: pending.size, rejected, rate: completed / seconds, seconds };
 }
 
 main().catch((err: unknown) => {

@@ -24,6 +24,12 @@ export interface CodeVersion {
   handler: string;
 }
 
+/** How long this call spent fetching and unpacking the code; both stay unset when it was cached. */
+export interface CodeTiming {
+  fetchMs?: number;
+  unpackMs?: number;
+}
+
 export class CodeError extends Error {
   override readonly name = "CodeError";
 }
@@ -46,11 +52,11 @@ export class CodeCache {
   }
 
   /** The folder holding this version's code, downloaded and unpacked if it is not here yet. */
-  dirFor(fn: CodeVersion): Promise<string> {
+  dirFor(fn: CodeVersion, timing: CodeTiming = {}): Promise<string> {
     const k = cacheKey(fn);
     const existing = this.inFlight.get(k);
     if (existing) return existing;
-    const promise = this.materialize(fn, path.join(this.root, k)).catch((err: unknown) => {
+    const promise = this.materialize(fn, path.join(this.root, k), timing).catch((err: unknown) => {
       this.inFlight.delete(k);
       throw err;
     });
@@ -58,12 +64,15 @@ export class CodeCache {
     return promise;
   }
 
-  private async materialize(fn: CodeVersion, dir: string): Promise<string> {
+  private async materialize(fn: CodeVersion, dir: string, timing: CodeTiming): Promise<string> {
     if (await exists(dir)) return dir;
     const { module } = parseHandler(fn.handler);
+    const fetchStarted = performance.now();
     const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: fn.codeKey }));
     if (out.Body === undefined) throw new CodeError(`code object ${fn.codeKey} is empty`);
     const bytes = Buffer.from(await out.Body.transformToByteArray());
+    const unpackStarted = performance.now();
+    timing.fetchMs = roundMs(unpackStarted - fetchStarted);
     const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
     try {
       await mkdir(staging, { recursive: true });
@@ -76,6 +85,7 @@ export class CodeCache {
       await rename(staging, dir).catch(async (err: unknown) => {
         if (!(await exists(dir))) throw err;
       });
+      timing.unpackMs = roundMs(performance.now() - unpackStarted);
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -148,6 +158,8 @@ function inflateEntry(entry: AdmZip.IZipEntry, maxBytes: number, tooLarge: () =>
     throw new CodeError(`zip entry '${entry.entryName}' does not inflate: ${(err as Error).message}`);
   }
 }
+
+const roundMs = (ms: number) => Math.round(ms * 100) / 100;
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(

@@ -10,7 +10,7 @@ import { Backoff, BackoffOptions, sleep } from "../common/backoff";
 import { EnvSealError, EnvSealer } from "../common/env-seal";
 import { InvocationStore } from "../common/invocation-store";
 import { Logger } from "../common/logger";
-import { CodeCache, CodeError } from "./code-cache";
+import { CodeCache, CodeError, CodeTiming } from "./code-cache";
 import { RunOutcome } from "./sandbox/sandbox-process";
 import { TaskMessage, TaskSource } from "./task-source";
 
@@ -20,6 +20,8 @@ export type LeaseStore = Pick<InvocationStore, "acquireLease" | "extendLease" | 
 /** One function runtime, as the processor uses it (a SandboxProcess in production). */
 export interface FunctionRuntime {
   run(invocationId: string, event: unknown, timeoutMs: number): Promise<RunOutcome>;
+  /** From its start to ready (init done), once it is ready: a cold start's share of the duration. */
+  readonly initMs?: number;
 }
 
 /** Warm and cold runtimes of function versions (SandboxPool in production). */
@@ -95,6 +97,8 @@ export async function processMessage<R extends FunctionRuntime>(
 
   let outcome: RunOutcome;
   let cold = false;
+  const codeTiming: CodeTiming = {};
+  let initMs: number | undefined;
   try {
     const fn: FunctionRecord = {
       ...task.function,
@@ -104,10 +108,11 @@ export async function processMessage<R extends FunctionRuntime>(
         version: task.function.version,
       }),
     };
-    const dir = await deps.code.dirFor(fn);
+    const dir = await deps.code.dirFor(fn, codeTiming);
     const acquired = deps.pool.acquire(fn, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
+    if (cold) initMs = acquired.proc.initMs;
     // Off the result's path: parking (stray-process check, freezing) finishes before the runtime is
     // handed to another invocation, but this one's caller does not wait for it.
     void deps.pool
@@ -149,6 +154,9 @@ export async function processMessage<R extends FunctionRuntime>(
       status: result.status,
       durationMs: result.durationMs,
       cold,
+      codeFetchMs: codeTiming.fetchMs,
+      codeUnpackMs: codeTiming.unpackMs,
+      initMs,
       stored,
       queuedMs: received - task.enqueuedAt,
       handledMs: Math.round(performance.now() - receivedAt),

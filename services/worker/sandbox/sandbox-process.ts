@@ -58,6 +58,9 @@ export class SandboxProcess {
   private frozen = false;
   readonly id = `sb-${process.pid}-${++sequence}`;
   readonly createdAt = Date.now();
+  private readonly startedAt = performance.now();
+  /** From the start of this runtime to its "ready" (handler loaded), once it is ready. */
+  initMs: number | undefined;
 
   constructor(
     readonly fn: FunctionRecord,
@@ -378,6 +381,7 @@ export class SandboxProcess {
           done();
           void this.findRuntime().then(() => {
             this.startWatchdog();
+            this.initMs = elapsed(this.startedAt);
             resolve();
           });
         } else if (m.type === "init-error") {
