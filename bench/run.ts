@@ -261,7 +261,22 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     [...cpu].map(([name, ms]) => `${name} ${perInvocation(ms).toFixed(2)}`).join(", ") + " ms",
   );
   line("CPU per async invocation, all together", `${perInvocation(total).toFixed(2)} ms   (target <= 8 ms)`);
-  line("targets", "sync p50 <= 15 ms, p99 <= 50 ms; async >= 200/s and >= 70% of the ceiling, 0 lost");
+  // The targets of issue 10. With the local queue its ceiling is far above the platform's rate, so the
+  // share of the ceiling says nothing any more: the CPU budget is the measure.
+  const met = (ok: boolean) => (ok ? "met" : "NOT met");
+  line(
+    "target: sync p50 <= queue floor + 3 ms",
+    `${ms(s.p50)} <= ${ms(floor.p50 + 3)}: ${met(s.p50 <= floor.p50 + 3)}`,
+  );
+  line("target: sync p99 <= 2 x p50", `${ms(s.p99)} <= ${ms(2 * s.p50)}: ${met(s.p99 <= 2 * s.p50)}`);
+  line(
+    "target: async >= 200/s, 0 lost",
+    `${a.rate.toFixed(0)}/s, ${a.lost} lost: ${met(a.rate >= 200 && a.lost === 0)}`,
+  );
+  line(
+    "target: CPU <= 8 ms per async invocation",
+    `${perInvocation(total).toFixed(2)} ms: ${met(perInvocation(total) <= 8)}`,
+  );
   const figures: Record<string, number> = {
     syncP50Ms: s.p50,
     syncP99Ms: s.p99,
