@@ -17,6 +17,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { RETRY_BACKOFF, waitFor } from "./wait";
 
 export interface CloudResources {
   queueUrl: string;
@@ -42,6 +43,47 @@ export interface Clients {
   dynamo: DynamoDBClient;
   ec2: EC2Client;
   logs: CloudWatchLogsClient;
+}
+
+/**
+ * The SDK clients the resources are made with. Endpoints and credentials as given, or as the SDK finds
+ * them in the environment (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SQS: the container entries) when not.
+ */
+export function awsClients(
+  config: {
+    endpoint?: string;
+    sqsEndpoint?: string;
+    region?: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  } = {},
+): Clients {
+  const { sqsEndpoint, ...common } = config;
+  return {
+    ec2: new EC2Client(common),
+    sqs: new SQSClient(sqsEndpoint === undefined ? common : { ...common, endpoint: sqsEndpoint }),
+    s3: new S3Client({ ...common, forcePathStyle: true }),
+    dynamo: new DynamoDBClient(common),
+    logs: new CloudWatchLogsClient(common),
+  };
+}
+
+export function destroyClients(c: Clients): void {
+  for (const client of [c.ec2, c.sqs, c.s3, c.dynamo, c.logs]) client.destroy();
+}
+
+/**
+ * Creates the resources, trying again while the emulator is still starting (one in a container may be
+ * importing its services when it first accepts connections).
+ */
+export function ensureCloudResources(
+  c: Clients,
+  o: ResourceOptions,
+  waitMs: number,
+): Promise<CloudResources> {
+  return waitFor("the cloud resources to be created", () => createCloudResources(c, o), {
+    timeoutMs: waitMs,
+    backoff: RETRY_BACKOFF,
+  });
 }
 
 export async function createCloudResources(c: Clients, o: ResourceOptions): Promise<CloudResources> {

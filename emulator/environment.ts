@@ -9,11 +9,6 @@
  * health-checker.ts checks controllers, service-env.ts types each service's settings.
  */
 import { randomBytes } from "node:crypto";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import {
   Backend,
   BackendKind,
@@ -23,7 +18,7 @@ import {
   Role,
 } from "./backends/backend";
 import { BackendChoice, startBackend } from "./backends";
-import { CloudResources, createCloudResources } from "./cloud-resources";
+import { awsClients, Clients, CloudResources, destroyClients, ensureCloudResources } from "./cloud-resources";
 import { autoScalingGroups, Fleet, InstanceInfo } from "./fleet";
 import { assertPortFree } from "./ports";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
@@ -33,10 +28,10 @@ import {
   checkServiceEnv,
   ControllerEnv,
   platformServiceEnv,
+  resourceUrls,
   withBackendVars,
   WorkerEnv,
 } from "./service-env";
-import { RETRY_BACKOFF, waitFor } from "./wait";
 
 export { GROUP } from "./fleet";
 export type { InstanceInfo, InstanceState } from "./fleet";
@@ -72,14 +67,6 @@ export interface EnvironmentOptions {
   onLog?: (source: string, line: string, stream: "stdout" | "stderr") => void;
   onActivity?: (activity: ScalingActivity) => void;
 }
-
-type Clients = {
-  ec2: EC2Client;
-  sqs: SQSClient;
-  s3: S3Client;
-  dynamo: DynamoDBClient;
-  logs: CloudWatchLogsClient;
-};
 
 export class Environment implements AsyncDisposable {
   readonly reconciler: Reconciler;
@@ -132,41 +119,27 @@ export class Environment implements AsyncDisposable {
       );
       cleanups.push(() => backend.stop());
 
-      const config = {
+      const clients = awsClients({
         endpoint: backend.awsEndpoint,
+        sqsEndpoint: backend.sqsEndpoint,
         region: "us-east-1",
         credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      };
-      const clients: Clients = {
-        ec2: new EC2Client(config),
-        sqs: new SQSClient({ ...config, endpoint: backend.sqsEndpoint }),
-        s3: new S3Client({ ...config, forcePathStyle: true }),
-        dynamo: new DynamoDBClient(config),
-        logs: new CloudWatchLogsClient(config),
-      };
+      });
       cleanups.push(() => Promise.resolve(destroyClients(clients)));
-      // An AWS emulator in a container may still be importing its services when it first accepts connections.
-      const resources = await waitFor(
-        "the cloud resources to be created",
-        () =>
-          createCloudResources(clients, {
-            prefix,
-            visibilityTimeoutS: options.visibilityTimeoutS ?? 30,
-            maxReceiveCount: options.maxReceiveCount ?? 5,
-          }),
-        { timeoutMs: 60_000, backoff: RETRY_BACKOFF },
+      const resources = await ensureCloudResources(
+        clients,
+        {
+          prefix,
+          visibilityTimeoutS: options.visibilityTimeoutS ?? 30,
+          maxReceiveCount: options.maxReceiveCount ?? 5,
+        },
+        60_000,
       );
 
       const holder: { fleet?: Fleet } = {};
       const edge = await backend.startEdge(resources, clients.ec2, (id) => holder.fleet?.target(id));
       cleanups.push(() => edge.stop());
-      const urls = {
-        queueUrl: backend.queueUrlForInstances(resources.queueUrl),
-        dlqUrl: backend.queueUrlForInstances(resources.dlqUrl),
-        bucket: resources.bucket,
-        table: resources.table,
-        eipAllocationId: resources.eipAllocationId,
-      };
+      const urls = resourceUrls(resources, (url) => backend.queueUrlForInstances(url));
       const fleet = new Fleet({
         envId,
         backend,
@@ -287,8 +260,4 @@ export class Environment implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-function destroyClients(clients: Clients): void {
-  for (const client of Object.values(clients)) client.destroy();
 }

@@ -4,6 +4,7 @@
  * setting that silently does nothing. Besides its own settings a service reads only what the AWS SDK
  * and Node read, listed below.
  */
+import type { CloudResources } from "./cloud-resources";
 import { CONTROLLER_SETTINGS, loadConfig as loadControllerConfig } from "../services/controller/config";
 import { loadConfig as loadWorkerConfig, WORKER_SETTINGS } from "../services/worker/config";
 
@@ -76,6 +77,20 @@ export interface ResourceUrls {
   bucket: string;
   table: string;
   eipAllocationId: string;
+}
+
+/** Where the services find the resources: the queues through the SQS endpoint the instances use. */
+export function resourceUrls(
+  resources: CloudResources,
+  queueUrlForInstances: (url: string) => string,
+): ResourceUrls {
+  return {
+    queueUrl: queueUrlForInstances(resources.queueUrl),
+    dlqUrl: queueUrlForInstances(resources.dlqUrl),
+    bucket: resources.bucket,
+    table: resources.table,
+    eipAllocationId: resources.eipAllocationId,
+  };
 }
 
 /** Stand-ins for the resources' addresses while the settings are checked before anything exists. */

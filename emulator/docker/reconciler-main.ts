@@ -11,19 +11,14 @@
  * whose state was lost would have to do too.
  */
 import os from "node:os";
-import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import Docker from "dockerode";
 import { DockerBackend } from "../backends/docker/backend";
 import { LABEL_DOCKER_ENV } from "../backends/docker/containers";
-import { createCloudResources } from "../cloud-resources";
+import { awsClients, ensureCloudResources } from "../cloud-resources";
 import { autoScalingGroups, Fleet } from "../fleet";
 import { AWS_TIMING, FAST_TIMING, Reconciler } from "../reconciler";
-import { platformServiceEnv } from "../service-env";
-import { RETRY_BACKOFF, waitFor } from "../wait";
+import { platformServiceEnv, resourceUrls } from "../service-env";
 import { loadReconcilerConfig } from "./config";
 
 const LABEL_PROJECT = "com.docker.compose.project";
@@ -40,22 +35,15 @@ async function main(): Promise<void> {
   if (project === undefined)
     throw new Error("not started by docker-compose: no compose project label on this container");
 
-  const clients = {
-    ec2: new EC2Client({}),
-    sqs: new SQSClient({}),
-    s3: new S3Client({ forcePathStyle: true }),
-    dynamo: new DynamoDBClient({}),
-    logs: new CloudWatchLogsClient({}),
-  };
-  const resources = await waitFor(
-    "the cloud resources",
-    () =>
-      createCloudResources(clients, {
-        prefix: config.prefix,
-        visibilityTimeoutS: config.visibilityTimeoutS,
-        maxReceiveCount: config.maxReceiveCount,
-      }),
-    { timeoutMs: config.waitMs, backoff: RETRY_BACKOFF },
+  const clients = awsClients();
+  const resources = await ensureCloudResources(
+    clients,
+    {
+      prefix: config.prefix,
+      visibilityTimeoutS: config.visibilityTimeoutS,
+      maxReceiveCount: config.maxReceiveCount,
+    },
+    config.waitMs,
   );
   await removePreviousInstances(docker, clients.ec2, config.envId, log);
 
@@ -73,13 +61,7 @@ async function main(): Promise<void> {
     { attachTo: project, imageTag: config.imageTag, docker },
   );
   const addressView = await backend.startEdge(resources, clients.ec2);
-  const urls = {
-    queueUrl: backend.queueUrlForInstances(resources.queueUrl),
-    dlqUrl: backend.queueUrlForInstances(resources.dlqUrl),
-    bucket: resources.bucket,
-    table: resources.table,
-    eipAllocationId: resources.eipAllocationId,
-  };
+  const urls = resourceUrls(resources, (url) => backend.queueUrlForInstances(url));
   const timing = config.scaling === "aws" ? AWS_TIMING : FAST_TIMING;
   const fleet = new Fleet({
     envId: config.envId,
