@@ -7,25 +7,11 @@ import { createLogger } from "../../services/common/logger";
 import { FunctionStore } from "../../services/controller/function-store";
 import { createApp } from "../../services/controller/http/app";
 import { InflightTracker } from "../../services/controller/inflight";
-import { createMetrics } from "../../services/controller/metrics";
 import { TaskQueue } from "../../services/controller/task-queue";
-import { WorkerRegistry } from "../../services/controller/worker-registry";
+import { RECORD, usualAppDeps } from "../fixtures/controller";
 
 /** The HTTP layer against fakes of its interfaces: the failure modes that are hard to cause for real. */
-const record: FunctionRecord = {
-  name: "f",
-  version: 1,
-  codeSha256: "0".repeat(64),
-  codeKey: "code/x.js",
-  codeFormat: "source",
-  codeSize: 1,
-  handler: "index.handler",
-  timeoutMs: 1000,
-  memoryMb: 128,
-  env: {},
-  createdAt: "",
-  updatedAt: "",
-};
+const record = RECORD;
 const limited: FunctionRecord = { ...record, name: "limited", maxConcurrency: 2 };
 
 class FakeFunctions implements FunctionStore {
@@ -118,20 +104,7 @@ describe("controller HTTP layer (fakes at the interfaces)", () => {
       },
       results,
       inflight,
-      knownFunctions: { added: () => undefined, removed: () => undefined },
-      registry: new WorkerRegistry({ heartbeatIntervalMs: 1000, deadAfterMs: 3000 }, log),
-      metrics: createMetrics(),
-      log,
-      limits: {
-        maxEventBytes: 1024,
-        maxCodeBytes: 4096,
-        maxUnpackedCodeBytes: 4096,
-        maxQueueDepth: 100,
-        maxSyncWaiters: 10,
-      },
-      syncWaitExtraMs: 1000,
-      inflightGraceMs: 5000,
-      heartbeatIntervalMs: 1000,
+      ...usualAppDeps(log),
     });
     server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));

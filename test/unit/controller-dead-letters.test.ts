@@ -1,30 +1,12 @@
 import { DeleteMessageCommand, Message, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
-import { InvocationResult, InvocationTask } from "../../contracts";
+import { InvocationResult } from "../../contracts";
 import { createLogger } from "../../services/common/logger";
 import { DeadLetterConsumer, DeadLetterKind } from "../../services/controller/dead-letter-consumer";
+import { TASK } from "../fixtures/controller";
 
 const log = createLogger("test", "silent");
-const task: InvocationTask = {
-  invocationId: "00000000-0000-4000-8000-000000000001",
-  function: {
-    name: "f",
-    version: 1,
-    codeSha256: "0".repeat(64),
-    codeKey: "code/x.js",
-    codeFormat: "source",
-    codeSize: 1,
-    handler: "index.handler",
-    timeoutMs: 1000,
-    memoryMb: 128,
-    createdAt: "",
-    updatedAt: "",
-  },
-  sealedEnv: "",
-  event: {},
-  mode: "async",
-  enqueuedAt: 0,
-};
+const task = TASK;
 
 /** An SQS client that answers receives from a script and records deletes. */
 class FakeSqs {

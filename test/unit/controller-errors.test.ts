@@ -28,9 +28,8 @@ import { createApp } from "../../services/controller/http/app";
 import { errorResponse, STATUS } from "../../services/controller/http/error-response";
 import { InflightTracker } from "../../services/controller/inflight";
 import { InvocationRecords } from "../../services/controller/invocation-records";
-import { createMetrics } from "../../services/controller/metrics";
 import { SqsTaskQueue } from "../../services/controller/sqs-task-queue";
-import { WorkerRegistry } from "../../services/controller/worker-registry";
+import { TASK, usualAppDeps } from "../fixtures/controller";
 
 /** Errors by type: each cause's class, the one table from code to status, and the adapters' translation. */
 const log = createLogger("test", "silent");
@@ -172,26 +171,7 @@ describe("isNetworkError: by code and name, not by text", () => {
   });
 });
 
-const task: InvocationTask = {
-  invocationId: "00000000-0000-4000-8000-000000000001",
-  function: {
-    name: "f",
-    version: 1,
-    codeSha256: "0".repeat(64),
-    codeKey: "code/x.js",
-    codeFormat: "source",
-    codeSize: 1,
-    handler: "index.handler",
-    timeoutMs: 1000,
-    memoryMb: 128,
-    createdAt: "",
-    updatedAt: "",
-  },
-  sealedEnv: "",
-  event: {},
-  mode: "async",
-  enqueuedAt: 0,
-};
+const task = TASK;
 
 /** An SQS client whose SendMessageBatch answers from `answer`; depth samples get no attributes. */
 function fakeSqs(answer: () => Promise<unknown>): SQSClient {
@@ -439,20 +419,7 @@ describe("the HTTP layer answers by error type", () => {
       },
       results: { wait: () => Promise.resolve(undefined), cancel: () => undefined, size: 0 },
       inflight: new InflightTracker(),
-      knownFunctions: { added: () => undefined, removed: () => undefined },
-      registry: new WorkerRegistry({ heartbeatIntervalMs: 1000, deadAfterMs: 3000 }, log),
-      metrics: createMetrics(),
-      log,
-      limits: {
-        maxEventBytes: 1024,
-        maxCodeBytes: 4096,
-        maxUnpackedCodeBytes: 4096,
-        maxQueueDepth: 100,
-        maxSyncWaiters: 10,
-      },
-      syncWaitExtraMs: 1000,
-      inflightGraceMs: 5000,
-      heartbeatIntervalMs: 1000,
+      ...usualAppDeps(log),
     });
     server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
