@@ -34,6 +34,8 @@ export interface QueueService extends AsyncDisposable {
 
 /** The largest request body read: a full 1 MiB batch, with room for its JSON escaping. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+/** How much of an oversized body is read (and dropped) before the connection is cut. */
+const DISCARD_LIMIT_BYTES = 4 * MAX_REQUEST_BYTES;
 const JSON_CONTENT_TYPE = "application/x-amz-json-1.0";
 const TARGET_PREFIX = "AmazonSQS.";
 
@@ -145,18 +147,18 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const tooLarge = () =>
+      new SqsError("InvalidParameterValue", `The request is larger than ${MAX_REQUEST_BYTES} bytes.`);
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reject(
-          new SqsError("InvalidParameterValue", `The request is larger than ${MAX_REQUEST_BYTES} bytes.`),
-        );
+      // An oversized body is read to its end and dropped, so the client gets the error as an answer
+      // rather than a reset connection; one that goes on far past the limit is cut off.
+      if (size > DISCARD_LIMIT_BYTES) {
+        reject(tooLarge());
         req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      } else if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => (size > MAX_REQUEST_BYTES ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
     req.on("error", reject);
   });
 }
