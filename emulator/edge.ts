@@ -1,25 +1,44 @@
 /**
  * The Elastic IP edge: the only public address. It listens where the Elastic IP would be (locally
- * 127.0.0.1:8080) and forwards each request to the instance the address is associated with in the
- * AWS emulator; with no association it answers 503, as an unassociated Elastic IP would time out.
- * The association is re-read every `refreshMs` and at once after a failed forward.
+ * 127.0.0.1:8080) and carries each TCP connection, byte for byte, to the instance the address is
+ * associated with in the AWS emulator — as the address itself does: it does not parse HTTP, so TLS
+ * passes through and a request costs one extra socket hop, not a second HTTP server.
+ *
+ * When the association moves, the connections open to the old instance are reset, as a remapped
+ * address resets them (their packets reach an instance that never saw the connection). With no
+ * association, or an instance that refuses the connection, the edge answers the connection itself
+ * with a 503 and `Retry-After` (an unassociated Elastic IP would time out instead; the 503 says why
+ * at once). The association is re-read every `refreshMs` and at once after a refused connection.
  */
 import http from "node:http";
+import net from "node:net";
 import { DescribeAddressesCommand, EC2Client } from "@aws-sdk/client-ec2";
 
 export interface EdgeOptions {
   port: number;
   host?: string;
   allocationId: string;
-  ec2: EC2Client;
+  ec2: Pick<EC2Client, "send">;
   /** Where an instance serves HTTP, or undefined when it has no running server. */
   targetOf: (instanceId: string) => { host: string; port: number } | undefined;
   refreshMs?: number;
 }
 
+/** A client connection carried to an instance. */
+interface Flow {
+  instanceId: string;
+  client: net.Socket;
+  upstream: net.Socket;
+}
+
 export class ElasticIpEdge {
-  private server: http.Server | undefined;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 30_000 });
+  private server: net.Server | undefined;
+  /** Answers, over HTTP, the connections the edge cannot carry anywhere. */
+  private readonly refusals = http.createServer((req, res) => {
+    unavailable(res, this.refusalReason.get(req.socket) ?? "the Elastic IP is not serving");
+  });
+  private readonly refusalReason = new WeakMap<net.Socket, string>();
+  private readonly flows = new Set<Flow>();
   private associatedWith: string | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -29,13 +48,19 @@ export class ElasticIpEdge {
     return this.associatedWith;
   }
 
+  /** Connections carried to instances now. */
+  get openFlows(): number {
+    return this.flows.size;
+  }
+
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 200);
-    this.server = http.createServer((req, res) => {
-      this.forward(req, res);
-    });
-    this.server.keepAliveTimeout = 30_000;
+    // Paused until the edge knows where a connection goes: its first bytes stay in the kernel, for
+    // the instance or for the refusal.
+    this.server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) =>
+      this.carry(client),
+    );
     await new Promise<void>((resolve, reject) => {
       this.server?.once("error", reject);
       this.server?.listen(this.options.port, this.options.host ?? "127.0.0.1", resolve);
@@ -44,58 +69,93 @@ export class ElasticIpEdge {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.agent.destroy();
+    for (const flow of this.flows) this.reset(flow);
+    this.refusals.closeAllConnections();
     const server = this.server;
     if (server === undefined) return;
-    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   async refresh(): Promise<void> {
+    let id: string | undefined;
     try {
       const out = await this.options.ec2.send(
         new DescribeAddressesCommand({ AllocationIds: [this.options.allocationId] }),
       );
-      const id = out.Addresses?.[0]?.InstanceId;
-      this.associatedWith = id === undefined || id === "" ? undefined : id;
+      id = out.Addresses?.[0]?.InstanceId;
     } catch {
       // Keep the last known association while the EC2 API hiccups.
+      return;
     }
+    this.associatedWith = id === undefined || id === "" ? undefined : id;
+    for (const flow of this.flows) if (flow.instanceId !== this.associatedWith) this.reset(flow);
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private carry(client: net.Socket): void {
+    client.on("error", () => undefined);
     const instanceId = this.associatedWith;
     const target = instanceId === undefined ? undefined : this.options.targetOf(instanceId);
     if (instanceId === undefined || target === undefined) {
-      unavailable(
-        res,
+      this.refuse(
+        client,
         instanceId === undefined
           ? "the Elastic IP is not associated with any instance (a controller is booting or being replaced); retry shortly"
           : `the Elastic IP points to ${instanceId}, which is not serving`,
       );
       return;
     }
-    const upstream = http.request(
-      {
-        host: target.host,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, "x-forwarded-for": req.socket.remoteAddress ?? "" },
-        agent: this.agent,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on("error", (err) => {
-      void this.refresh();
-      if (!res.headersSent)
-        unavailable(res, `the instance behind the Elastic IP (${instanceId}) did not answer: ${err.message}`);
-      else res.destroy();
+    const upstream = net.connect({
+      host: target.host,
+      port: target.port,
+      noDelay: true,
+      allowHalfOpen: true,
     });
-    req.pipe(upstream);
+    const flow: Flow = { instanceId, client, upstream };
+    let connected = false;
+    upstream.once("error", (err) => {
+      if (!connected) {
+        // Nothing reached the instance: the client's request is still unread, and the edge answers it.
+        void this.refresh();
+        this.refuse(
+          client,
+          `the instance behind the Elastic IP (${instanceId}) did not answer: ${err.message}`,
+        );
+      } else {
+        this.reset(flow);
+      }
+    });
+    upstream.once("connect", () => {
+      connected = true;
+      if (client.destroyed || this.associatedWith !== instanceId) {
+        this.reset(flow);
+        return;
+      }
+      this.flows.add(flow);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const close = () => {
+        this.flows.delete(flow);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.once("close", close);
+      upstream.once("close", close);
+      client.on("error", close);
+      upstream.on("error", close);
+    });
+  }
+
+  /** Answers the connection with a 503 over HTTP, then closes it. */
+  private refuse(client: net.Socket, reason: string): void {
+    this.refusalReason.set(client, reason);
+    this.refusals.emit("connection", client);
+    client.resume();
+  }
+
+  private reset(flow: Flow): void {
+    this.flows.delete(flow);
+    flow.upstream.destroy();
+    if (!flow.client.destroyed) flow.client.resetAndDestroy();
   }
 }
 
@@ -105,6 +165,7 @@ function unavailable(res: http.ServerResponse, message: string): void {
     "content-type": "application/json",
     "retry-after": "1",
     "content-length": Buffer.byteLength(body),
+    connection: "close",
   });
   res.end(body);
 }

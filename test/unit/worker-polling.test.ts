@@ -139,6 +139,41 @@ describe("Poller", () => {
     );
   });
 
+  it("asks again once the messages it received are handled, or after the hand-off time, not at once", async () => {
+    const { source: queue, asked } = fakeSource(100);
+    // Two messages a receive, so slots stay free for the next one.
+    const source: TaskSource = {
+      ...queue,
+      receive: (max, wait, signal) => queue.receive(Math.min(2, max), wait, signal),
+    };
+    const stop = new AbortController();
+    const gates: (() => void)[] = [];
+    const poller = new Poller({
+      source,
+      slots: 8,
+      pollers: 1,
+      waitSeconds: 20,
+      handle: () => new Promise<void>((r) => gates.push(r)),
+      log: quiet,
+      signal: stop.signal,
+      handOffMs: 300,
+    });
+    const running = poller.run();
+    await until(() => gates.length === 2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(asked, "no second receive while its messages are being handled").to.have.length(1);
+    for (const open of gates.splice(0)) open();
+    await until(() => asked.length === 2, 200);
+    // Now the handlers hang: the poller asks again when the hand-off time is up.
+    const started = Date.now();
+    await until(() => asked.length === 3, 2000);
+    expect(Date.now() - started).to.be.within(250, 1000);
+    stop.abort();
+    for (const open of gates.splice(0)) open();
+    await running;
+    await poller.settled();
+  });
+
   it("backs off after a failed receive and carries on, and a failed task frees its slot", async () => {
     const { source, failedCount } = fakeSource(2, 3);
     const stop = new AbortController();
