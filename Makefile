@@ -14,7 +14,7 @@ MOCHA := npx mocha --reporter spec --exit
 # (Docker when an engine answers and the images exist, processes otherwise).
 RUNTIME_ARG := $(if $(RUNTIME),--runtime $(RUNTIME))
 
-.PHONY: all prereqs build dev dev-down test test-unit test-integration test-deploy test-docker lint format bench chaos-test images bake deploy destroy clean
+.PHONY: all prereqs build dev dev-down test test-unit test-integration test-deploy test-docker lint format bench chaos-test images bake bake-clean deploy destroy clean
 
 all: build
 
@@ -68,12 +68,17 @@ chaos-test: build
 images: build
 	@bash scripts/build-images.sh
 
+## TARGET=aws (default: AMIs, credentials required) or local (bundle and local images); PROFILE=lean.
 bake: build
 	@FAAS_NEED_PACKER=1 bash scripts/ensure-prereqs.sh
-	@bash deploy/scripts/bake.sh
+	@TARGET=$(or $(TARGET),aws) PROFILE=$(or $(PROFILE),default) bash deploy/scripts/bake.sh
+
+## Old AMIs and their snapshots: all but the KEEP (2) newest per role and the deployed ones; DRY_RUN=1 lists.
+bake-clean:
+	@TARGET=$(or $(TARGET),aws) KEEP=$(or $(KEEP),2) DRY_RUN=$(or $(DRY_RUN),0) bash deploy/scripts/bake-clean.sh
 
 deploy: build
-	@TARGET=$(or $(TARGET),aws) bash deploy/scripts/deploy.sh
+	@TARGET=$(or $(TARGET),aws) PROFILE=$(or $(PROFILE),default) bash deploy/scripts/deploy.sh
 
 destroy:
 	@TARGET=$(or $(TARGET),aws) bash deploy/scripts/destroy.sh

@@ -92,6 +92,7 @@ const FREE = new Set([
   "aws_elasticache_subnet_group",
   "aws_ssm_parameter",
   "aws_s3_bucket_public_access_block",
+  "aws_s3_bucket_lifecycle_configuration",
   "aws_cloudwatch_log_metric_filter",
   "aws_sqs_queue_redrive_policy",
   "aws_sqs_queue_redrive_allow_policy",
@@ -100,6 +101,7 @@ const FREE = new Set([
 const USAGE_NOTES: Readonly<Record<string, string>> = {
   aws_sqs_queue: "per request: $0.40 per million after the free million",
   aws_s3_bucket: "per GB stored and per request",
+  aws_s3_object: "per GB stored and per request (a few bytes)",
   aws_dynamodb_table: "on demand: per request and per GB stored",
   aws_cloudwatch_log_group: "per GB ingested ($0.50) and stored",
 };
@@ -114,6 +116,25 @@ const money = (usd: number) => Math.round(usd * 100) / 100;
 
 function allResources(module: PlanModule): PlanResource[] {
   return [...(module.resources ?? []), ...(module.child_modules ?? []).flatMap(allResources)];
+}
+
+/**
+ * How many AZs an interface endpoint is billed for: one ENI per subnet. Before apply the subnet ids
+ * are unknown (a plan omits them), so the configuration tags each endpoint with its AZs, known at plan
+ * time (deploy/terraform/network.tf). Neither known: an error, never a guess of one.
+ */
+function interfaceEndpointAzs(r: PlanResource): number {
+  const v = r.values ?? {};
+  if (Array.isArray(v.subnet_ids) && v.subnet_ids.length > 0) return v.subnet_ids.length;
+  const tags = v.tags;
+  const azs =
+    typeof tags === "object" && tags !== null
+      ? str((tags as Record<string, unknown>).AvailabilityZones)
+      : undefined;
+  if (azs !== undefined && azs !== "") return azs.split(",").length;
+  throw new CostError(
+    `cannot tell how many AZs ${r.address} spans: its subnet_ids are unknown in this plan and it has no AvailabilityZones tag`,
+  );
 }
 
 /** `aws_x.y[0]` and `aws_x.y["a"]` are configured by the block `aws_x.y`. */
@@ -195,12 +216,12 @@ export function estimate(plan: Plan, prices: PriceTable): Estimate {
         if (kind === "Gateway") {
           add(r, "endpoint", 0, `gateway endpoint ${service}: free`);
         } else {
-          const azs = Array.isArray(v.subnet_ids) ? v.subnet_ids.length : 1;
+          const azs = interfaceEndpointAzs(r);
           add(
             r,
             "endpoint",
             azs * prices.interfaceEndpointHourlyPerAz * HOURS_PER_MONTH,
-            `interface ${service} in ${azs} AZ + $${prices.interfaceEndpointPerGb}/GB`,
+            `interface ${service} in ${azs} AZ${azs === 1 ? "" : "s"} + $${prices.interfaceEndpointPerGb}/GB`,
           );
         }
         break;
@@ -222,11 +243,13 @@ export function estimate(plan: Plan, prices: PriceTable): Estimate {
       case "aws_elasticache_replication_group": {
         const type = str(v.node_type) ?? "?";
         const nodes = num(v.num_cache_clusters) ?? 1;
+        const engine = str(v.engine) ?? "redis";
+        const factor = engine === "valkey" ? prices.valkeyNodeFactor : 1;
         add(
           r,
           "cache",
-          nodes * hourly(prices.cacheHourly, type, "node type") * HOURS_PER_MONTH,
-          `${nodes} × ${type}`,
+          nodes * hourly(prices.cacheHourly, type, "node type") * factor * HOURS_PER_MONTH,
+          `${nodes} × ${type} ${engine}`,
         );
         break;
       }

@@ -1,17 +1,23 @@
 /**
  * The price table behind `faas cost`: on-demand Linux prices, 730 hours a month. The us-east-1 figures
  * for t3.micro, t4g.nano, NAT gateway, interface endpoints, cache.t3.micro and public IPv4 are the
- * ones of the original design's estimate; the rest are from AWS's public price pages and were not re-checked offline.
- * Another region is one more entry here; an unknown region is an error, never a silent guess.
+ * ones of the original design's estimate; the rest, and all of ap-northeast-2 (Seoul, where the
+ * original deployment's Elastic IP was), are from AWS's public price pages and were not re-checked
+ * offline (no price API is reachable here): `verified` says which. Another region is one more entry
+ * here; an unknown region, node type or instance type is an error, never a silent guess.
  */
 export const HOURS_PER_MONTH = 730;
 
 export interface PriceTable {
   region: string;
+  /** Where the figures come from, printed under the estimate. */
+  source: string;
   /** USD per instance-hour. */
   ec2Hourly: Readonly<Record<string, number>>;
-  /** USD per node-hour. */
+  /** USD per node-hour, Redis (and Memcached) engine. */
   cacheHourly: Readonly<Record<string, number>>;
+  /** ElastiCache bills Valkey nodes this share of the Redis price (20 % lower). */
+  valkeyNodeFactor: number;
   natGatewayHourly: number;
   natGatewayPerGb: number;
   interfaceEndpointHourlyPerAz: number;
@@ -28,6 +34,8 @@ export interface PriceTable {
 
 const US_EAST_1: PriceTable = {
   region: "us-east-1",
+  source:
+    "t3.micro, t4g.nano, NAT, interface endpoints, cache.t3.micro and public IPv4 as in the original design; the rest from AWS's price pages, not re-checked offline",
   ec2Hourly: {
     "t3.nano": 0.0052,
     "t3.micro": 0.0104,
@@ -44,6 +52,7 @@ const US_EAST_1: PriceTable = {
     "cache.t3.small": 0.034,
     "cache.t4g.small": 0.032,
   },
+  valkeyNodeFactor: 0.8,
   natGatewayHourly: 0.045,
   natGatewayPerGb: 0.045,
   interfaceEndpointHourlyPerAz: 0.01,
@@ -55,7 +64,43 @@ const US_EAST_1: PriceTable = {
   logsIngestionPerGb: 0.5,
 };
 
-const TABLES: Readonly<Record<string, PriceTable>> = { "us-east-1": US_EAST_1 };
+const AP_NORTHEAST_2: PriceTable = {
+  region: "ap-northeast-2",
+  source: "AWS's price pages for Asia Pacific (Seoul), not re-checked offline: verify before relying on them",
+  ec2Hourly: {
+    "t3.nano": 0.0065,
+    "t3.micro": 0.013,
+    "t3.small": 0.026,
+    "t3.medium": 0.052,
+    "t4g.nano": 0.0052,
+    "t4g.micro": 0.0104,
+    "t4g.small": 0.0208,
+    "t4g.medium": 0.0416,
+  },
+  cacheHourly: {
+    "cache.t3.micro": 0.025,
+    "cache.t4g.micro": 0.024,
+    "cache.t3.small": 0.05,
+    "cache.t4g.small": 0.047,
+  },
+  valkeyNodeFactor: 0.8,
+  natGatewayHourly: 0.059,
+  natGatewayPerGb: 0.059,
+  interfaceEndpointHourlyPerAz: 0.013,
+  interfaceEndpointPerGb: 0.01,
+  publicIpv4Hourly: 0.005,
+  loadBalancerHourly: 0.0225,
+  ebsGbMonth: { gp3: 0.0912, gp2: 0.114 },
+  cloudwatchAlarmMonthly: 0.1,
+  logsIngestionPerGb: 0.76,
+};
+
+const TABLES: Readonly<Record<string, PriceTable>> = {
+  "us-east-1": US_EAST_1,
+  "ap-northeast-2": AP_NORTHEAST_2,
+};
+
+export const PRICED_REGIONS: readonly string[] = Object.keys(TABLES);
 
 export class CostError extends Error {
   override readonly name = "CostError";

@@ -4,6 +4,10 @@
 # AMIs get the cloud-init cleanup, because only they boot through cloud-init.
 #   packer build -only='docker.*' -var bundle=... deploy/packer
 #   packer build -only='amazon-ebs.*' -var bundle=... deploy/packer
+# Packer >= 1.7 also reads required-plugins/plugins.pkr.hcl (the amazon and docker plugins, which
+# Packer >= 1.10 no longer bundles): deploy/scripts/packer-build.sh runs `packer init` on it and builds
+# from a folder holding both. It is kept out of this folder because Packer 1.6.6 (Debian's, the one on
+# the development machines) rejects a required_plugins block.
 
 variable "name" {
   type    = string
@@ -22,8 +26,15 @@ variable "region" {
 }
 
 variable "controller_build_instance_type" {
-  type    = string
-  default = "t3.micro"
+  type        = string
+  description = "Must match controller_arch (t3 = x86_64, t4g = arm64)."
+  default     = "t3.micro"
+}
+
+variable "controller_arch" {
+  type        = string
+  description = "x86_64 for the default t3.micro controller, arm64 for the lean profile's t4g.micro."
+  default     = "x86_64"
 }
 
 variable "worker_build_instance_type" {
@@ -48,7 +59,7 @@ locals {
   # The one pin of the platform's Node.js, shared with make and the offline images.
   node_version = trimspace(file("${abspath(path.root)}/../../.node-version"))
   ami_source_filter = {
-    controller = "al2023-ami-2023.*-kernel-*-x86_64"
+    controller = "al2023-ami-2023.*-kernel-*-${var.controller_arch}"
     worker     = "al2023-ami-2023.*-kernel-*-${var.worker_arch}"
   }
 }

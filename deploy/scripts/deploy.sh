@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# make deploy [TARGET=aws|local]
-#   aws   (default) applies deploy/terraform with the credentials of the usual AWS environment; state
-#         stays in deploy/terraform (use a remote backend for a team).
+# make deploy [TARGET=aws|local] [PROFILE=default|lean]
+#   aws   (default) applies deploy/terraform with the credentials of the usual AWS environment, checked
+#         first (aws sts get-caller-identity; a loud failure without them). The AMI ids are the last
+#         bake's (.faas/amis.auto.tfvars.json, written by make bake from Packer's manifest), unless
+#         TF_VAR_controller_ami_id and TF_VAR_worker_ami_id are set. State: a local file in
+#         deploy/terraform unless you add a backend (deploy/README.md shows S3 with locking).
 #   local applies the same files to the local cloud (AWS_ENDPOINT_URL, default moto on
 #         http://127.0.0.1:4566) from .faas/terraform-local, through a generated provider override.
-# The secrets (API key, worker secret, Redis AUTH token, FAAS_ENV_KEY) come from TF_VAR_api_key,
-# TF_VAR_worker_secret, TF_VAR_redis_auth_token, TF_VAR_env_key, or are generated once into
-# .faas/deploy-secrets.env (mode 600; a file from an older deploy gets the missing ones appended).
-# Terraform stores them in SSM Parameter Store, where the instances read them at boot.
+# PROFILE=lean applies deploy/profiles/lean.tfvars on top of the defaults (faas cost prices both).
+#
+# Secrets (API key, worker secret, Redis AUTH token, FAAS_ENV_KEY), TARGET=aws: the values already in
+# SSM Parameter Store (/<name>/api-key, ...) are read back, so every checkout and CI run applies the
+# same ones; only a parameter that does not exist yet gets a new random value; TF_VAR_<secret> wins
+# over both. Terraform writes them to SSM through write-only arguments (never in the state or the plan
+# file), once, or again only when secrets_version changes. Nothing is written to disk, except with
+# worker_secrets_from = s3: the workers' file, mode 600, for the apply only.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="${TARGET:-aws}"
+profile="${PROFILE:-default}"
 source "$root/deploy/scripts/tf-env.sh"
+source "$root/deploy/scripts/aws-identity.sh"
+
+args=()
+if [[ "$profile" != default ]]; then
+  if [[ ! -f "$root/deploy/profiles/$profile.tfvars" ]]; then
+    echo "deploy: no deploy/profiles/$profile.tfvars for PROFILE=$profile" >&2
+    exit 1
+  fi
+  args+=("-var-file=$root/deploy/profiles/$profile.tfvars")
+fi
 
 case "$target" in
   local)
@@ -19,26 +37,49 @@ case "$target" in
     ;;
   aws)
     workdir="$FAAS_TF_DIR"
-    secrets="$root/.faas/deploy-secrets.env"
-    mkdir -p "$root/.faas"
-    # name and random bytes (hex, so each is letters and digits: safe in the rediss:// URL too).
-    for spec in api_key:24 worker_secret:24 redis_auth_token:24 env_key:32; do
-      var="TF_VAR_${spec%%:*}"
-      if [[ -z "${!var:-}" ]] && ! grep -q "^$var=" "$secrets" 2>/dev/null; then
-        (
-          umask 077
-          echo "$var=$(od -An -N"${spec##*:}" -tx1 /dev/urandom | tr -d ' \n')" >>"$secrets"
-        )
-        echo "deploy: generated ${spec%%:*} into $secrets"
-      fi
-    done
-    # What the environment sets wins over the file.
-    if [[ -f "$secrets" ]]; then
-      chmod 600 "$secrets"
-      while IFS='=' read -r var value; do
-        if [[ "$var" == TF_VAR_* && -z "${!var:-}" ]]; then export "$var=$value"; fi
-      done <"$secrets"
+    faas_require_aws deploy
+    amis="$root/.faas/amis.auto.tfvars.json"
+    if [[ -n "${TF_VAR_controller_ami_id:-}" && -n "${TF_VAR_worker_ami_id:-}" ]]; then
+      echo "deploy: AMIs from TF_VAR_controller_ami_id and TF_VAR_worker_ami_id"
+    elif [[ -f "$amis" ]]; then
+      args+=("-var-file=$amis")
+      echo "deploy: AMIs of the last bake ($amis)"
+    else
+      echo "deploy: no AMI ids: run make bake (it writes $amis), or set TF_VAR_controller_ami_id and TF_VAR_worker_ami_id" >&2
+      exit 1
     fi
+    name="${TF_VAR_name:-faas}"
+    region="${TF_VAR_region:-us-east-1}"
+    # name, SSM parameter, random bytes (hex: letters and digits, safe in the rediss:// URL too).
+    for spec in api_key:api-key:24 worker_secret:worker-secret:24 redis_auth_token:redis-auth-token:24 env_key:env-key:32; do
+      IFS=: read -r var param bytes <<<"$spec"
+      tf_var="TF_VAR_$var"
+      if [[ -n "${!tf_var:-}" ]]; then continue; fi
+      if value="$(aws ssm get-parameter --region "$region" --with-decryption --name "/$name/$param" \
+        --query Parameter.Value --output text 2>/tmp/faas-deploy-ssm.err)"; then
+        echo "deploy: $var: the value already in SSM (/$name/$param)"
+      elif grep -q ParameterNotFound /tmp/faas-deploy-ssm.err; then
+        value="$(od -An -N"$bytes" -tx1 /dev/urandom | tr -d ' \n')"
+        echo "deploy: $var: new (/$name/$param does not exist yet)"
+      else
+        echo "deploy: cannot read /$name/$param from SSM: $(cat /tmp/faas-deploy-ssm.err)" >&2
+        rm -f /tmp/faas-deploy-ssm.err
+        exit 1
+      fi
+      export "$tf_var=$value"
+    done
+    rm -f /tmp/faas-deploy-ssm.err
+    # worker_secrets_from = s3: the workers' secrets object is uploaded from this file (same path every
+    # time, so an unchanged content plans no change), which lives only for the apply.
+    secrets_file="$root/.faas/deploy/worker-secrets.env"
+    mkdir -p "$(dirname "$secrets_file")"
+    trap 'rm -f "$secrets_file"' EXIT
+    (
+      umask 077
+      printf 'FAAS_WORKER_SECRET=%s\nFAAS_ENV_KEY=%s\nFAAS_REDIS_AUTH_TOKEN=%s\n' \
+        "$TF_VAR_worker_secret" "$TF_VAR_env_key" "$TF_VAR_redis_auth_token" >"$secrets_file"
+    )
+    export TF_VAR_worker_secrets_file="$secrets_file"
     ;;
   *)
     echo "deploy: TARGET must be aws or local, not '$target'" >&2
@@ -49,6 +90,9 @@ esac
 cd "$workdir"
 terraform init -input=false >/dev/null
 start=$SECONDS
-terraform apply -input=false -auto-approve
+terraform apply -input=false -auto-approve "${args[@]}"
 echo "deploy: applied to $target in $((SECONDS - start)) s"
 terraform output
+if [[ "$target" == aws ]]; then
+  echo "deploy: the API key: aws ssm get-parameter --with-decryption --name /${TF_VAR_name:-faas}/api-key --query Parameter.Value --output text"
+fi

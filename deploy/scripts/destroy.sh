@@ -13,12 +13,17 @@ case "$target" in
   local) workdir="$root/.faas/terraform-local" ;;
   aws)
     workdir="$FAAS_TF_DIR"
-    if [[ -f "$root/.faas/deploy-secrets.env" ]]; then
-      set -a
-      # shellcheck disable=SC1091
-      . "$root/.faas/deploy-secrets.env"
-      set +a
-    fi
+    source "$root/deploy/scripts/aws-identity.sh"
+    faas_require_aws destroy
+    # Destroy needs values for the required variables, never their real content: the secrets are only
+    # written (write-only) and the AMIs only referenced.
+    placeholder="destroy-placeholder-000000000000000000000000"
+    for var in api_key worker_secret redis_auth_token env_key; do
+      tf_var="TF_VAR_$var"
+      export "$tf_var=${!tf_var:-$placeholder}"
+    done
+    export TF_VAR_controller_ami_id="${TF_VAR_controller_ami_id:-ami-00000000000000000}"
+    export TF_VAR_worker_ami_id="${TF_VAR_worker_ami_id:-ami-00000000000000000}"
     ;;
   *)
     echo "destroy: TARGET must be aws or local, not '$target'" >&2

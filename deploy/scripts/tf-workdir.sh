@@ -62,5 +62,11 @@ api_key           = "local-api-key-0123456789"
 worker_secret     = "local-worker-secret-0123456789"
 redis_auth_token  = "local-redis-auth-token-0123456789"
 env_key           = "local-env-key-0123456789abcdef0123456789abcdef"
+# The local cloud is thrown away with its functions.
+force_destroy_code_bucket = true
 VARS
+# worker_secrets_from = s3 (PROFILE=lean) uploads the workers' secrets from this file.
+printf 'FAAS_WORKER_SECRET=%s\nFAAS_ENV_KEY=%s\nFAAS_REDIS_AUTH_TOKEN=%s\n' local-worker-secret-0123456789 \
+  local-env-key-0123456789abcdef0123456789abcdef local-redis-auth-token-0123456789 >"$workdir/localcloud-worker-secrets.env"
+echo "worker_secrets_file = \"$workdir/localcloud-worker-secrets.env\"" >>"$workdir/localcloud.auto.tfvars"
 echo "$workdir"

@@ -2,19 +2,9 @@
 # reads its instance id through IMDSv2 and claims the Elastic IP (AssociateAddress with reassociation
 # allowed), with the same code the local cloud runs (services/controller/elastic-ip.ts).
 
-data "aws_ami" "controller" {
-  count       = var.controller_ami_id == "" ? 1 : 0
-  most_recent = true
-  owners      = ["self"]
-  filter {
-    name   = "name"
-    values = ["${var.name}-controller-*"]
-  }
-}
-
 locals {
-  controller_ami = var.controller_ami_id != "" ? var.controller_ami_id : data.aws_ami.controller[0].id
-  eip_tag        = "${var.name}-controller"
+  eip_tag          = "${var.name}-controller"
+  controller_count = var.standby_controller ? 2 : 1
 }
 
 resource "aws_eip" "controller" {
@@ -25,7 +15,7 @@ resource "aws_eip" "controller" {
 
 resource "aws_launch_template" "controller" {
   name_prefix   = "${var.name}-controller-"
-  image_id      = local.controller_ami
+  image_id      = var.controller_ami_id
   instance_type = var.controller_instance_type
   iam_instance_profile {
     arn = aws_iam_instance_profile.controller.arn
@@ -43,6 +33,9 @@ resource "aws_launch_template" "controller" {
     http_tokens                 = "required"
     http_put_response_hop_limit = 1
   }
+  # faas-health.sh powers the instance off when it cannot reach SetInstanceHealth: it then terminates,
+  # and the group replaces it.
+  instance_initiated_shutdown_behavior = "terminate"
   block_device_mappings {
     device_name = "/dev/xvda"
     ebs {
@@ -53,32 +46,41 @@ resource "aws_launch_template" "controller" {
     }
   }
   user_data = base64encode(templatefile("${path.module}/user-data/controller.sh.tftpl", {
-    region              = var.region
-    port                = var.controller_port
-    queue_url           = aws_sqs_queue.tasks.url
-    dlq_url             = aws_sqs_queue.dead_letter.url
-    bucket              = aws_s3_bucket.functions.bucket
-    table               = aws_dynamodb_table.functions.name
-    redis_endpoint      = local.redis_endpoint
-    allocation_id       = aws_eip.controller.allocation_id
-    eip_tag             = local.eip_tag
+    region         = var.region
+    port           = var.controller_port
+    queue_url      = aws_sqs_queue.tasks.url
+    dlq_url        = aws_sqs_queue.dead_letter.url
+    bucket         = aws_s3_bucket.functions.bucket
+    table          = aws_dynamodb_table.functions.name
+    redis_endpoint = local.redis_endpoint
+    allocation_id  = aws_eip.controller.allocation_id
+    eip_tag        = local.eip_tag
+    # With a standby, both controllers claim the address only through the lease in Redis (docs/failover.md).
+    eip_mode            = var.standby_controller ? "lease" : "boot"
     api_key_param       = aws_ssm_parameter.api_key.name
     worker_secret_param = aws_ssm_parameter.worker_secret.name
     redis_token_param   = aws_ssm_parameter.redis_auth_token.name
     env_key_param       = aws_ssm_parameter.env_key.name
     log_group           = aws_cloudwatch_log_group.controller.name
+    asg_name            = local.controller_asg_name
   }))
-  tag_specifications {
-    resource_type = "instance"
-    tags          = { Name = "${var.name}-controller", Role = "controller" }
+  # default_tags stop at the launch template: what the group launches gets the tags from here.
+  dynamic "tag_specifications" {
+    for_each = ["instance", "volume", "network-interface"]
+    content {
+      resource_type = tag_specifications.value
+      tags          = merge(local.tags, { Name = "${var.name}-controller", Role = "controller" })
+    }
   }
 }
 
 resource "aws_autoscaling_group" "controller" {
-  name                      = "${var.name}-controller"
-  min_size                  = 1
-  max_size                  = 1
-  desired_capacity          = 1
+  name             = local.controller_asg_name
+  min_size         = local.controller_count
+  desired_capacity = local.controller_count
+  # Room for the instance refresh's replacement beside the old instance (max_healthy_percentage = 200);
+  # nothing scales this group, so it never runs more than desired_capacity otherwise.
+  max_size                  = 2 * local.controller_count
   vpc_zone_identifier       = aws_subnet.public[*].id
   health_check_type         = "EC2"
   health_check_grace_period = var.health_check_grace_period
@@ -86,9 +88,23 @@ resource "aws_autoscaling_group" "controller" {
     id      = aws_launch_template.controller.id
     version = aws_launch_template.controller.latest_version
   }
+  # A new launch template version (make bake && make deploy: a new AMI) rolls out by itself: the
+  # replacement boots and claims the Elastic IP before the old instance is terminated. Unproven
+  # locally: moto has no StartInstanceRefresh (the plan test asserts the settings).
+  instance_refresh {
+    strategy = "Rolling"
+    preferences {
+      min_healthy_percentage = 100
+      max_healthy_percentage = 200
+      instance_warmup        = var.health_check_grace_period
+    }
+  }
   tag {
     key                 = "Role"
     value               = "controller"
     propagate_at_launch = true
   }
+  # The controller's boot reads SSM and its role's policy; the endpoints' private DNS and the gateway
+  # routes must exist before the first instance asks for them.
+  depends_on = [aws_vpc_endpoint.interface, aws_vpc_endpoint.gateway, aws_iam_role_policy.controller]
 }

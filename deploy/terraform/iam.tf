@@ -20,6 +20,10 @@ locals {
     aws_ssm_parameter.env_key.arn,
   ]
   controller_secret_arns = concat([aws_ssm_parameter.api_key.arn], local.worker_secret_arns)
+  # Names, not references: the roles exist before the groups that launch with them.
+  controller_asg_name = "${var.name}-controller"
+  workers_asg_name    = "${var.name}-workers"
+  asg_arn             = "arn:${local.partition}:autoscaling:${var.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName"
 }
 
 resource "aws_iam_role" "controller" {
@@ -90,6 +94,14 @@ resource "aws_iam_role_policy" "controller" {
         Action   = local.log_stream_actions
         Resource = [aws_cloudwatch_log_group.controller.arn, "${aws_cloudwatch_log_group.controller.arn}:*"]
       },
+      {
+        # A failed boot step or the watchdog marks the instance unhealthy so the group replaces it
+        # (faas-health.sh); only in its own group.
+        Sid      = "ReportOwnHealth"
+        Effect   = "Allow"
+        Action   = ["autoscaling:SetInstanceHealth"]
+        Resource = ["${local.asg_arn}/${local.controller_asg_name}"]
+      },
     ]
   })
 }
@@ -111,32 +123,46 @@ resource "aws_iam_role_policy" "worker" {
   role = aws_iam_role.worker.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "ConsumeTasks"
-        Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-        Resource = [aws_sqs_queue.tasks.arn]
-      },
-      {
-        Sid      = "FunctionCode"
-        Effect   = "Allow"
-        Action   = ["s3:GetObject"]
-        Resource = ["${aws_s3_bucket.functions.arn}/*"]
-      },
-      {
+    Statement = concat(
+      [
+        {
+          Sid      = "ConsumeTasks"
+          Effect   = "Allow"
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+          Resource = [aws_sqs_queue.tasks.arn]
+        },
+        {
+          # Function code, and with worker_secrets_from = s3 the secrets object beside it.
+          Sid      = "FunctionCode"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject"]
+          Resource = ["${aws_s3_bucket.functions.arn}/*"]
+        },
+        {
+          Sid      = "ReportOwnHealth"
+          Effect   = "Allow"
+          Action   = ["autoscaling:SetInstanceHealth"]
+          Resource = ["${local.asg_arn}/${local.workers_asg_name}"]
+        },
+      ],
+      var.worker_secrets_from == "ssm" ? [{
         Sid      = "ReadSecrets"
         Effect   = "Allow"
         Action   = ["ssm:GetParameter"]
         Resource = local.worker_secret_arns
-      },
-      {
+      }] : [],
+      var.worker_logs == "cloudwatch" ? [{
         Sid      = "ShipLogs"
         Effect   = "Allow"
         Action   = local.log_stream_actions
         Resource = [aws_cloudwatch_log_group.worker.arn, "${aws_cloudwatch_log_group.worker.arn}:*"]
-      },
-    ]
+        }] : [{
+        Sid      = "ShipLogsToS3"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["${aws_s3_bucket.functions.arn}/${local.worker_logs_prefix}/*"]
+      }],
+    )
   })
 }
 

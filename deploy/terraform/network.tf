@@ -136,15 +136,23 @@ resource "aws_vpc_endpoint" "gateway" {
 }
 
 locals {
-  # Interface endpoints cost $0.01/h per AZ each (deploy/cost/prices.ts); every one must earn it:
-  #   sqs  - required: workers long-poll the task queue.
-  #   ssm  - workers read their secrets (worker secret, Redis AUTH token, env key) from Parameter
-  #          Store at boot instead of having them baked in an AMI or readable in user data.
-  #   logs - optional (ship_worker_logs): the CloudWatch agent ships /faas/worker.
-  # Not added: ec2 (only the controller calls it, over the internet gateway), sts, monitoring, and kms
-  # (FAAS_ENV_KEY is an SSM parameter instead; deploy/README.md prices the alternative).
-  interface_endpoints = concat(["sqs", "ssm"], var.ship_worker_logs ? ["logs"] : [])
-  endpoint_subnet_ids = slice(aws_subnet.private[*].id, 0, min(var.interface_endpoint_az_count, length(aws_subnet.private)))
+  # Interface endpoints cost $0.01/h per AZ each in us-east-1 (deploy/cost/prices.ts); every one must
+  # earn it, and each has a free path that replaces it:
+  #   sqs  - required: workers long-poll the task queue (SQS has no gateway endpoint).
+  #   ssm  - worker_secrets_from = ssm: workers read their secrets from Parameter Store at boot.
+  #          s3 instead: one encrypted object through the S3 gateway endpoint.
+  #   logs - worker_logs = cloudwatch: the CloudWatch agent ships /<name>/worker.
+  #          s3 instead: a timer copies the log file through the S3 gateway endpoint.
+  # Not added: ec2 and autoscaling (only the controller calls them, over the internet gateway; a worker
+  # that cannot reach SetInstanceHealth powers off instead, see faas-health.sh), sts, monitoring, and
+  # kms (FAAS_ENV_KEY is an SSM parameter instead; deploy/README.md prices the alternative).
+  interface_endpoints = concat(
+    ["sqs"],
+    var.worker_secrets_from == "ssm" ? ["ssm"] : [],
+    var.worker_logs == "cloudwatch" ? ["logs"] : [],
+  )
+  endpoint_azs        = slice(local.azs, 0, var.interface_endpoint_az_count)
+  endpoint_subnet_ids = slice(aws_subnet.private[*].id, 0, var.interface_endpoint_az_count)
 }
 
 resource "aws_vpc_endpoint" "interface" {
@@ -156,5 +164,7 @@ resource "aws_vpc_endpoint" "interface" {
   security_group_ids  = [aws_security_group.endpoints.id]
   private_dns_enabled = true
   policy              = local.endpoint_policies[each.key]
-  tags                = { Name = "${var.name}-${each.key}" }
+  # The subnet ids are unknown until the subnets exist, so a plan cannot count them: faas cost reads
+  # the endpoint's AZs from this tag (known at plan time) and bills each one.
+  tags = { Name = "${var.name}-${each.key}", AvailabilityZones = join(",", local.endpoint_azs) }
 }

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.6"
+  # 1.11: write-only arguments (the SSM parameters' value_wo) and validations that refer to other variables.
+  required_version = ">= 1.11"
   required_providers {
     aws = {
       source  = "hashicorp/aws"
@@ -14,9 +15,7 @@ terraform {
 provider "aws" {
   region = var.region
   default_tags {
-    tags = {
-      Project = var.name
-    }
+    tags = local.tags
   }
 }
 
@@ -29,6 +28,9 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
+  # default_tags reach every resource Terraform creates, but not what an Auto Scaling group launches:
+  # the launch templates copy these into their tag_specifications (instances, volumes, interfaces).
+  tags       = merge(var.tags, { Project = var.name })
   azs        = slice(data.aws_availability_zones.available.names, 0, var.az_count)
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition

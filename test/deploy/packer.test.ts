@@ -7,6 +7,8 @@ import { expect } from "chai";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import os from "node:os";
+import { amiIdsFromManifest, ManifestError } from "../../deploy/bake/manifest";
 import { hasCommand } from "./moto-server";
 import { repoRoot } from "./terraform-cli";
 
@@ -27,7 +29,165 @@ describe("deploy/packer", function () {
 
     it("is formatted (packer fmt -check)", async () => {
       await run("packer", ["fmt", "-check", packerDir], { cwd: repoRoot });
+      await run("packer", ["fmt", "-check", path.join(packerDir, "required-plugins")], { cwd: repoRoot });
     });
+
+    it("keeps required_plugins where Packer 1.6.6 does not read it, and 1.6.6 would reject it", async function () {
+      const { stdout } = await run("packer", ["version"]);
+      if (!stdout.startsWith("Packer v1.6.")) this.skip(); // only Debian's 1.6.6 rejects it
+      const err = await run("packer", ["validate", path.join(packerDir, "required-plugins")]).then(
+        () => undefined,
+        (e: unknown) => e as { stdout: string; stderr: string },
+      );
+      expect(`${err?.stdout ?? ""}${err?.stderr ?? ""}`).to.contain("Unsupported block type");
+    });
+  });
+
+  it("requires the amazon and docker plugins for Packer >= 1.7 in a file of its own", () => {
+    const plugins = fs.readFileSync(path.join(packerDir, "required-plugins", "plugins.pkr.hcl"), "utf8");
+    expect(plugins).to.match(
+      /required_plugins \{\s*amazon = \{\s*source\s*=\s*"github\.com\/hashicorp\/amazon"/,
+    );
+    expect(plugins).to.match(/docker = \{\s*source\s*=\s*"github\.com\/hashicorp\/docker"/);
+    expect(template).to.not.match(/^\s*required_plugins\s*\{/m);
+    expect(fs.readdirSync(packerDir).filter((f) => f.endsWith(".pkr.hcl"))).to.deep.equal(["faas.pkr.hcl"]);
+  });
+
+  describe("packer-build.sh, bake.sh and bake-clean.sh with fake commands", function () {
+    let dir = "";
+    const stage = path.join(repoRoot, ".faas", "packer");
+    let stageExisted = false;
+    before(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-bake-test-"));
+      stageExisted = fs.existsSync(stage);
+    });
+    after(() => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (!stageExisted) fs.rmSync(stage, { recursive: true, force: true });
+    });
+    /** A fake command that records its arguments and prints what the test says. */
+    const fake = (name: string, body: string) => {
+      fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, "bin", name),
+        `#!/bin/bash\necho "${name} $*" >>"${dir}/calls"\n${body}\n`,
+        {
+          mode: 0o755,
+        },
+      );
+    };
+    const calls = () => fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    const script = (name: string, env: Record<string, string> = {}) =>
+      run("bash", [path.join(repoRoot, "deploy", "scripts", name)], {
+        env: { PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, HOME: dir, ...env },
+      }).then(
+        (r) => ({ code: 0, out: r.stdout + r.stderr }),
+        (err: unknown) => {
+          const e = err as { code: number; stdout: string; stderr: string };
+          return { code: e.code, out: e.stdout + e.stderr };
+        },
+      );
+
+    it("runs packer init and builds beside plugins.pkr.hcl on Packer >= 1.7", async () => {
+      fs.rmSync(path.join(dir, "calls"), { force: true });
+      fake("packer", 'if [[ "$1" == version ]]; then echo "Packer v1.11.2"; fi');
+      const r = await script("packer-build.sh");
+      expect(r.code, r.out).to.equal(0);
+      expect(calls()).to.deep.equal(["packer version", `packer init ${stage}`, `packer build ${stage}`]);
+      expect(fs.readlinkSync(path.join(stage, "plugins.pkr.hcl"))).to.equal(
+        path.join(packerDir, "required-plugins", "plugins.pkr.hcl"),
+      );
+      expect(fs.readlinkSync(path.join(stage, "faas.pkr.hcl"))).to.equal(
+        path.join(packerDir, "faas.pkr.hcl"),
+      );
+    });
+
+    it("builds the template folder itself, without init, on Packer 1.6.6", async () => {
+      fs.rmSync(path.join(dir, "calls"), { force: true });
+      fake("packer", 'if [[ "$1" == version ]]; then echo "Packer v1.6.6"; fi');
+      const r = await script("packer-build.sh");
+      expect(r.code, r.out).to.equal(0);
+      expect(calls()).to.deep.equal(["packer version", `packer build ${packerDir}`]);
+    });
+
+    it("make bake for AWS fails loudly without credentials (sts get-caller-identity), before building anything", async () => {
+      fs.rmSync(path.join(dir, "calls"), { force: true });
+      fake(
+        "aws",
+        'echo "Unable to locate credentials. You can configure credentials by running aws configure." >&2; exit 253',
+      );
+      const r = await script("bake.sh", { TARGET: "aws" });
+      expect(r.code).to.equal(1);
+      expect(r.out).to.contain(
+        "bake: no usable AWS credentials (aws sts get-caller-identity: Unable to locate credentials.",
+      );
+      expect(r.out).to.contain("aws sso login");
+      expect(calls()).to.deep.equal(["aws sts get-caller-identity --query Arn --output text"]);
+      const local = await script("bake.sh", { TARGET: "aws", AWS_ENDPOINT_URL: "http://127.0.0.1:4566" });
+      expect(local.code).to.equal(1);
+      expect(local.out).to.contain("points at a local cloud, not AWS");
+    });
+
+    it("bake-clean keeps the newest per role and the deployed ones, and removes the rest with their snapshots", async () => {
+      fs.rmSync(path.join(dir, "calls"), { force: true });
+      const images = [
+        ["controller", "2026-03-01T00:00:00.000Z", "ami-0000000000000c003", "snap-c3"],
+        ["controller", "2026-01-01T00:00:00.000Z", "ami-0000000000000c001", "snap-c1"],
+        ["controller", "2026-02-01T00:00:00.000Z", "ami-0000000000000c002", "snap-c2"],
+        ["worker", "2026-03-01T00:00:00.000Z", "ami-0000000000000f003", "snap-w3a,snap-w3b"],
+        ["worker", "2026-01-01T00:00:00.000Z", "ami-0000000000000f001", "snap-w1"],
+      ]
+        .map((row) => row.join("\t"))
+        .join("\n");
+      fs.writeFileSync(path.join(dir, "images.txt"), images + "\n");
+      fake("aws", `if [[ "$2" == describe-images ]]; then cat "${dir}/images.txt"; fi`);
+      fs.writeFileSync(path.join(dir, "amis.json"), '{"controller_ami_id": "ami-0000000000000c001"}');
+      const r = await script("bake-clean.sh", {
+        TARGET: "local",
+        KEEP: "1",
+        AMIS_FILE: path.join(dir, "amis.json"),
+      });
+      expect(r.code, r.out).to.equal(0);
+      expect(calls().filter((c) => !c.includes("describe-images"))).to.deep.equal([
+        "aws ec2 deregister-image --image-id ami-0000000000000c002",
+        "aws ec2 delete-snapshot --snapshot-id snap-c2",
+        "aws ec2 deregister-image --image-id ami-0000000000000f001",
+        "aws ec2 delete-snapshot --snapshot-id snap-w1",
+      ]);
+      expect(r.out).to.contain("bake-clean: kept 3, removed 2");
+    });
+  });
+
+  it("takes the AMI ids of the last Packer run, in the deployed region, from the manifest", () => {
+    const build = (name: string, run: string, artifact: string) => ({
+      name,
+      builder_type: "amazon-ebs",
+      artifact_id: artifact,
+      packer_run_uuid: run,
+    });
+    const manifest = JSON.stringify({
+      builds: [
+        build("controller", "old", "us-east-1:ami-00000000000000c01"),
+        build("worker", "old", "us-east-1:ami-00000000000000f01"),
+        { ...build("controller", "new", "faas-controller:latest"), builder_type: "docker" },
+        build("controller", "new", "us-east-1:ami-00000000000000c02,ap-northeast-2:ami-00000000000000c12"),
+        build("worker", "new", "us-east-1:ami-00000000000000f02"),
+      ],
+      last_run_uuid: "new",
+    });
+    expect(amiIdsFromManifest(manifest, "us-east-1")).to.deep.equal({
+      controller_ami_id: "ami-00000000000000c02",
+      worker_ami_id: "ami-00000000000000f02",
+    });
+    expect(() => amiIdsFromManifest(manifest, "ap-northeast-2")).to.throw(
+      ManifestError,
+      /worker AMI .* is not in ap-northeast-2/,
+    );
+    const onlyDocker = JSON.stringify({ builds: [], last_run_uuid: "x" });
+    expect(() => amiIdsFromManifest(onlyDocker, "us-east-1")).to.throw(
+      ManifestError,
+      /built no controller AMI/,
+    );
   });
 
   it("has an amazon-ebs and a docker source for each role, sharing one provisioning list", () => {
@@ -116,9 +276,9 @@ describe("deploy/packer", function () {
 
   it("builds the TLS Redis URL at boot from the AUTH token in SSM, and passes the env key", () => {
     const boot = fs.readFileSync(path.join(packerDir, "files", "faas-boot.sh"), "utf8");
-    expect(boot).to.contain('redis_token="$(param "$FAAS_SSM_REDIS_AUTH_TOKEN")"');
+    expect(boot).to.contain('redis_token="$(retry ssm_value "$FAAS_SSM_REDIS_AUTH_TOKEN")"');
     expect(boot).to.contain('echo "FAAS_REDIS_URL=rediss://:$redis_token@$FAAS_REDIS_ENDPOINT"');
-    expect(boot).to.contain('env_key="$(param "$FAAS_SSM_ENV_KEY")"');
+    expect(boot).to.contain('env_key="$(retry ssm_value "$FAAS_SSM_ENV_KEY")"');
     expect(boot).to.contain('echo "FAAS_ENV_KEY=$env_key"');
   });
 
@@ -127,6 +287,9 @@ describe("deploy/packer", function () {
       ...fs.readdirSync(path.join(packerDir, "scripts")).map((f) => path.join(packerDir, "scripts", f)),
       path.join(packerDir, "files", "faas-boot.sh"),
       path.join(packerDir, "files", "faas-sandbox-firewall.sh"),
+      path.join(packerDir, "files", "faas-health.sh"),
+      path.join(packerDir, "files", "faas-watchdog.sh"),
+      path.join(packerDir, "files", "faas-log-upload.sh"),
       ...fs
         .readdirSync(path.join(repoRoot, "deploy", "scripts"))
         .map((f) => path.join(repoRoot, "deploy", "scripts", f)),

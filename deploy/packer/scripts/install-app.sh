@@ -9,6 +9,10 @@ install -d -m 0755 /opt/faas/app /opt/faas/bin /opt/faas/etc /etc/faas /var/log/
 tar -xzf /tmp/faas-bundle.tar.gz -C /opt/faas/app
 test -f "/opt/faas/app/dist/services/$FAAS_ROLE/main.js"
 install -m 0755 /tmp/faas-files/faas-boot.sh /opt/faas/bin/faas-boot
+# Sourced by faas-boot, faas-watchdog and faas-log-upload: how the instance takes itself out of service.
+install -m 0644 /tmp/faas-files/faas-health.sh /opt/faas/bin/faas-health.sh
+install -m 0755 /tmp/faas-files/faas-watchdog.sh /opt/faas/bin/faas-watchdog
+install -m 0755 /tmp/faas-files/faas-log-upload.sh /opt/faas/bin/faas-log-upload
 echo "$FAAS_ROLE" >/opt/faas/etc/role
 # The controller runs unprivileged; the worker stays root because it starts each function in
 # bubblewrap as a per-sandbox uid (install-sandbox.sh).

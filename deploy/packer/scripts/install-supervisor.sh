@@ -11,6 +11,10 @@ if [ "${PACKER_BUILDER_TYPE:-}" = docker ] || ! command -v systemctl >/dev/null 
   exit 0
 fi
 install -m 0644 "/tmp/faas-files/faas-$FAAS_ROLE.service" "/etc/systemd/system/faas-$FAAS_ROLE.service"
+# The watchdog (both roles) and the workers' S3 log upload: enabled by faas-boot, not here.
+for unit in faas-watchdog.service faas-watchdog.timer faas-log-upload.service faas-log-upload.timer; do
+  install -m 0644 "/tmp/faas-files/$unit" "/etc/systemd/system/$unit"
+done
 install -m 0644 /tmp/faas-files/logrotate.conf /etc/logrotate.d/faas
 # Enabled now, started by faas-boot once user data has written /etc/faas/<role>.env; the unit's
 # ConditionPathExists keeps it from starting on the first boot before that.

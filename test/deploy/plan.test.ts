@@ -1,0 +1,312 @@
+/**
+ * deploy/terraform planned offline (deploy/scripts/tf-plandir.sh: no credentials, no secrets, closed
+ * endpoints), asserted on `terraform show -json`: what moto cannot apply or show (instance refresh,
+ * write-only secrets, launch-template tags, the lean profile's replacement paths, several AZs), the
+ * variable validations, and the cost of each configuration in both priced regions.
+ */
+import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
+import { estimate, parsePlan } from "../../deploy/cost/estimate";
+import { OfflinePlanError, OfflinePlanner, offlinePlanner } from "../../deploy/cost/offline-plan";
+import { priceTable } from "../../deploy/cost/prices";
+import { hasCommand } from "./moto-server";
+import { repoRoot } from "./terraform-cli";
+
+interface Resource {
+  address: string;
+  type: string;
+  values: Record<string, unknown>;
+}
+interface ConfigResource {
+  address: string;
+  depends_on?: string[];
+  expressions?: Record<string, unknown>;
+}
+interface ShownPlan {
+  planned_values: { root_module: { resources?: Resource[] } };
+  configuration: { root_module: { resources?: ConfigResource[] } };
+}
+
+const leanFile = path.join(repoRoot, "deploy", "profiles", "lean.tfvars");
+/** deploy/scripts/tf-plandir.sh's placeholders. */
+const placeholders = {
+  api_key: "offline-plan-api-key-000000000000000000000",
+  worker_secret: "offline-plan-worker-secret-00000000000000000",
+  redis_auth_token: "offline-plan-redis-auth-token-0000000000000",
+  env_key: "offline-plan-env-key-000000000000000000000",
+};
+
+class Planned {
+  readonly plan: ShownPlan;
+  constructor(readonly json: string) {
+    this.plan = JSON.parse(json) as ShownPlan;
+  }
+  get resources(): Resource[] {
+    return this.plan.planned_values.root_module.resources ?? [];
+  }
+  one(address: string): Record<string, unknown> {
+    const r = this.resources.find((x) => x.address === address);
+    if (r === undefined) throw new Error(`${address} is not in the plan`);
+    return r.values;
+  }
+  has(address: string): boolean {
+    return this.resources.some((x) => x.address === address);
+  }
+  config(address: string): ConfigResource {
+    const r = (this.plan.configuration.root_module.resources ?? []).find((x) => x.address === address);
+    if (r === undefined) throw new Error(`${address} is not in the configuration`);
+    return r;
+  }
+  interfaceEndpoints(): string[] {
+    return this.resources
+      .filter((r) => r.type === "aws_vpc_endpoint" && r.values.vpc_endpoint_type === "Interface")
+      .map((r) => String(r.values.service_name).split(".").pop()!)
+      .sort();
+  }
+  total(region: string): number {
+    return estimate(parsePlan(this.json), priceTable(region)).totalUsd;
+  }
+}
+
+describe("deploy/terraform planned offline", function () {
+  let planner: OfflinePlanner | undefined;
+  const plans = new Map<string, Planned>();
+  const get = (name: string) => {
+    const p = plans.get(name);
+    if (p === undefined) throw new Error(`no plan ${name}`);
+    return p;
+  };
+
+  before(async function () {
+    if (!hasCommand("terraform")) this.skip(); // terraform is not installed here
+    const started = Date.now();
+    planner = await offlinePlanner(repoRoot);
+    const requests: [string, Parameters<OfflinePlanner["plan"]>[0]][] = [
+      ["default", { vars: { tags: '{"Owner"="platform-team"}' } }],
+      ["lean", { varFiles: [leanFile] }],
+      ["az2", { vars: { interface_endpoint_az_count: "2" } }],
+      ["standby", { vars: { standby_controller: "true" } }],
+      ["seoul", { vars: { region: "ap-northeast-2" } }],
+      ["seoul-lean", { varFiles: [leanFile], vars: { region: "ap-northeast-2" } }],
+    ];
+    // Two at a time: each plan is a Terraform process with the provider beside it.
+    for (let i = 0; i < requests.length; i += 2) {
+      await Promise.all(
+        requests
+          .slice(i, i + 2)
+          .map(async ([name, request]) => plans.set(name, new Planned(await planner!.plan(request)))),
+      );
+    }
+    console.log(
+      `      ${requests.length} offline plans took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  });
+
+  after(async () => {
+    await planner?.[Symbol.asyncDispose]();
+  });
+
+  it("rolls new launch templates out with an instance refresh that keeps the old instance until the new one is up", () => {
+    for (const asg of ["aws_autoscaling_group.controller", "aws_autoscaling_group.workers"]) {
+      const refresh = (get("default").one(asg).instance_refresh as Record<string, unknown>[])[0]!;
+      expect(refresh.strategy, asg).to.equal("Rolling");
+      const prefs = (refresh.preferences as Record<string, unknown>[])[0]!;
+      expect([prefs.min_healthy_percentage, prefs.max_healthy_percentage], asg).to.deep.equal([100, 200]);
+      expect(prefs.instance_warmup, asg).to.equal("90");
+    }
+    const controller = get("default").one("aws_autoscaling_group.controller");
+    expect([controller.min_size, controller.desired_capacity, controller.max_size]).to.deep.equal([1, 1, 2]);
+  });
+
+  it("launches the groups only after their endpoints, secrets and role policies exist", () => {
+    const p = get("default");
+    expect(p.config("aws_autoscaling_group.controller").depends_on).to.have.members([
+      "aws_vpc_endpoint.interface",
+      "aws_vpc_endpoint.gateway",
+      "aws_iam_role_policy.controller",
+    ]);
+    expect(p.config("aws_autoscaling_group.workers").depends_on).to.have.members([
+      "aws_vpc_endpoint.interface",
+      "aws_vpc_endpoint.gateway",
+      "aws_s3_object.worker_secrets",
+      "aws_iam_role_policy.worker",
+    ]);
+  });
+
+  it("tags instances, volumes and interfaces through the launch templates, and terminates on power-off", () => {
+    for (const role of ["controller", "worker"]) {
+      const lt = get("default").one(`aws_launch_template.${role}`);
+      expect(lt.instance_initiated_shutdown_behavior, role).to.equal("terminate");
+      const specs = lt.tag_specifications as { resource_type: string; tags: Record<string, string> }[];
+      expect(specs.map((s) => s.resource_type)).to.have.members(["instance", "volume", "network-interface"]);
+      for (const spec of specs) {
+        expect(spec.tags, `${role} ${spec.resource_type}`).to.deep.equal({
+          Project: "faas",
+          Owner: "platform-team",
+          Name: `faas-${role}`,
+          Role: role,
+        });
+      }
+    }
+  });
+
+  it("counts pino's error levels with a JSON metric filter and alarms on dead letters", () => {
+    const p = get("default");
+    expect(p.one("aws_cloudwatch_log_metric_filter.controller_errors").pattern).to.equal("{ $.level >= 50 }");
+    const dlq = p.one("aws_cloudwatch_metric_alarm.dead_letters");
+    expect([dlq.namespace, dlq.metric_name, dlq.threshold, dlq.comparison_operator]).to.deep.equal([
+      "AWS/SQS",
+      "ApproximateNumberOfMessagesVisible",
+      1,
+      "GreaterThanOrEqualToThreshold",
+    ]);
+    expect(dlq.dimensions).to.deep.equal({ QueueName: "faas-tasks-dlq" });
+    expect(p.one("aws_s3_bucket.functions").force_destroy).to.equal(false);
+  });
+
+  it("takes the AMIs from variables, never from a lookup by name", () => {
+    const p = get("default");
+    expect(p.json).to.not.contain('"data.aws_ami.');
+    expect(p.one("aws_launch_template.controller").image_id).to.equal("ami-00000000000000001");
+    expect(p.one("aws_launch_template.worker").image_id).to.equal("ami-00000000000000002");
+  });
+
+  it("writes the API key, worker secret and env key only through write-only arguments: not in the plan", () => {
+    const p = get("default");
+    for (const name of ["api_key", "worker_secret", "redis_auth_token", "env_key"]) {
+      const param = p.one(`aws_ssm_parameter.${name}`);
+      expect(param.type, name).to.equal("SecureString");
+      expect(param.value_wo_version, name).to.equal(1);
+      expect(param.value_wo ?? null, name).to.equal(null);
+    }
+    for (const name of ["api_key", "worker_secret", "env_key"] as const) {
+      expect(p.json, `${name} in the plan`).to.not.contain(placeholders[name]);
+    }
+    // The one secret a plan (and the state) carries: provider 5.100 has no write-only AUTH token.
+    expect(p.one("aws_elasticache_replication_group.redis").auth_token).to.equal(
+      placeholders.redis_auth_token,
+    );
+  });
+
+  it("puts each interface endpoint in interface_endpoint_az_count AZs, and prices each AZ", () => {
+    const one = get("default");
+    const two = get("az2");
+    for (const service of ["sqs", "ssm", "logs"]) {
+      expect(one.one(`aws_vpc_endpoint.interface["${service}"]`).tags).to.deep.include({
+        AvailabilityZones: "us-east-1a",
+      });
+      expect(two.one(`aws_vpc_endpoint.interface["${service}"]`).tags).to.deep.include({
+        AvailabilityZones: "us-east-1a,us-east-1b",
+      });
+    }
+    expect(one.total("us-east-1")).to.equal(50.1);
+    expect(two.total("us-east-1")).to.equal(72.0);
+  });
+
+  // The replacement paths themselves (user data, IAM and endpoint policies) name resources that exist
+  // only after an apply: terraform.test.ts plans the lean profile against the applied stack.
+  it("the lean profile keeps only the SQS endpoint, an encrypted secrets object, TLS and AUTH on Valkey", () => {
+    const lean = get("lean");
+    expect(get("default").interfaceEndpoints()).to.deep.equal(["logs", "sqs", "ssm"]);
+    expect(lean.interfaceEndpoints()).to.deep.equal(["sqs"]);
+    expect(get("default").has("aws_s3_object.worker_secrets[0]")).to.equal(false);
+    const object = lean.one("aws_s3_object.worker_secrets[0]");
+    expect([object.key, object.server_side_encryption]).to.deep.equal(["secrets/worker.env", "aws:kms"]);
+    expect(lean.has("aws_s3_bucket_lifecycle_configuration.worker_logs[0]")).to.equal(true);
+    const cache = lean.one("aws_elasticache_replication_group.redis");
+    expect([cache.engine, cache.node_type, cache.transit_encryption_enabled]).to.deep.equal([
+      "valkey",
+      "cache.t4g.micro",
+      true,
+    ]);
+    expect(cache.auth_token).to.equal(placeholders.redis_auth_token);
+    expect(lean.one("aws_launch_template.controller").instance_type).to.equal("t4g.micro");
+  });
+
+  it("prices default, lean and standby in us-east-1 and ap-northeast-2", () => {
+    const totals = {
+      "us-east-1 default": get("default").total("us-east-1"),
+      "us-east-1 lean": get("lean").total("us-east-1"),
+      "us-east-1 standby": get("standby").total("us-east-1"),
+      "ap-northeast-2 default": get("seoul").total("ap-northeast-2"),
+      "ap-northeast-2 lean": get("seoul-lean").total("ap-northeast-2"),
+    };
+    console.log(`      ${JSON.stringify(totals)}`);
+    // 7.59 + 3.07 + 2 x 0.64 + 12.41 + 3.65 + 3 x 7.30 + 2 x 0.10
+    expect(totals["us-east-1 default"]).to.equal(50.1);
+    // 6.13 (t4g.micro) + 3.07 + 1.28 + 9.34 (valkey cache.t4g.micro) + 3.65 + 7.30 (SQS) + 0.20
+    expect(totals["us-east-1 lean"]).to.equal(30.97);
+    // A second t3.micro controller and its volume.
+    expect(totals["us-east-1 standby"]).to.equal(50.1 + 7.59 + 0.64);
+    const standby = get("standby").one("aws_autoscaling_group.controller");
+    expect([standby.min_size, standby.desired_capacity, standby.max_size]).to.deep.equal([2, 2, 4]);
+    // With a standby both controllers claim the address only through the lease (docs/failover.md).
+    const bootEnv = (profile: string) =>
+      Buffer.from(String(get(profile).one("aws_launch_template.controller").user_data), "base64").toString(
+        "utf8",
+      );
+    expect(bootEnv("standby")).to.include("FAAS_EIP_MODE=lease");
+    expect(bootEnv("default")).to.include("FAAS_EIP_MODE=boot");
+    expect(get("seoul").one('aws_vpc_endpoint.interface["sqs"]').service_name).to.equal(
+      "com.amazonaws.ap-northeast-2.sqs",
+    );
+    expect(totals["ap-northeast-2 default"]).to.be.greaterThan(totals["us-east-1 default"]);
+    expect(totals["ap-northeast-2 lean"]).to.be.lessThan(totals["ap-northeast-2 default"]);
+  });
+
+  describe("variable validation", function () {
+    const rejected: [string, Record<string, string>, RegExp][] = [
+      [
+        "more endpoint AZs than AZs",
+        { interface_endpoint_az_count: "3" },
+        /interface_endpoint_az_count must be/,
+      ],
+      ["a name the bucket cannot carry", { name: "Faas_Prod" }, /name must start with a lowercase letter/],
+      ["min above desired", { worker_min_size: "2" }, /worker_min_size <= worker_desired_capacity/],
+      ["an unknown cache engine", { cache_engine: "memcached" }, /cache_engine must be redis or valkey/],
+      ["a privileged port", { controller_port: "80" }, /controller_port must be an unprivileged port/],
+      ["a retention CloudWatch refuses", { log_retention_days: "10" }, /log_retention_days must be one of/],
+      ["an AMI that is not an id", { controller_ami_id: "latest" }, /controller_ami_id must be an AMI id/],
+      [
+        "s3 secrets without a file",
+        { worker_secrets_from: "s3", worker_secrets_file: "" },
+        /needs worker_secrets_file/,
+      ],
+      ["a short API key", { api_key: "short" }, /api_key must be at least 16 characters/],
+    ];
+    const errors = new Map<string, unknown>();
+    before(async function () {
+      if (planner === undefined) this.skip();
+      for (let i = 0; i < rejected.length; i += 3) {
+        await Promise.all(
+          rejected.slice(i, i + 3).map(async ([what, vars]) =>
+            errors.set(
+              what,
+              await planner!.plan({ vars }).then(
+                () => undefined,
+                (e: unknown) => e,
+              ),
+            ),
+          ),
+        );
+      }
+    });
+    for (const [what, , message] of rejected) {
+      it(`refuses ${what}`, () => {
+        const err = errors.get(what);
+        expect(err).to.be.instanceOf(OfflinePlanError);
+        expect((err as Error).message).to.match(message);
+      });
+    }
+  });
+
+  it("commits the provider lock file (deploy/terraform/.terraform.lock.hcl), with the provider it pins", () => {
+    const lock = fs.readFileSync(path.join(repoRoot, "deploy", "terraform", ".terraform.lock.hcl"), "utf8");
+    expect(lock).to.match(
+      /provider "registry\.terraform\.io\/hashicorp\/aws" \{\s*version\s*=\s*"5\.\d+\.\d+"/,
+    );
+    const ignored = fs.readFileSync(path.join(repoRoot, ".gitignore"), "utf8");
+    expect(ignored).to.not.contain(".terraform.lock.hcl");
+  });
+});
