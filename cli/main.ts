@@ -11,8 +11,10 @@ import { fnDeployCommand } from "./commands/fn-deploy";
 import { fnGetCommand } from "./commands/fn-get";
 import { fnInvokeCommand } from "./commands/fn-invoke";
 import { fnListCommand } from "./commands/fn-list";
+import { fnLogsCommand } from "./commands/fn-logs";
 import { fnRmCommand } from "./commands/fn-rm";
 import { invocationGetCommand } from "./commands/invocation-get";
+import { logsCommand } from "./commands/logs";
 import { setupCommand } from "./commands/setup";
 import { workersCommand } from "./commands/workers";
 import { UserError, userMessage } from "./errors";
@@ -39,12 +41,14 @@ async function main(): Promise<void> {
         .command(fnListCommand)
         .command(fnGetCommand)
         .command(fnRmCommand)
+        .command(fnLogsCommand)
         .demandCommand(1, "name a fn command"),
     )
     .command("invocation", "Inspect invocations", (y) =>
       y.command(invocationGetCommand).demandCommand(1, "name an invocation command"),
     )
     .command(workersCommand)
+    .command(logsCommand)
     .command(costCommand)
     .demandCommand(1, "name a command")
     .strict()

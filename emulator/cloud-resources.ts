@@ -1,10 +1,15 @@
 /**
  * The platform's AWS resources in the emulator, created through the SDK exactly as they would be
  * against AWS: a VPC with a public and a private subnet, the task queue with its dead-letter queue and
- * redrive policy, the code bucket, the function table, the controller's Elastic IP and the log groups.
+ * redrive policy, the code bucket, the function table, the controller's Elastic IP and the log groups
+ * with the controller's Error metric filter (as deploy/terraform/data.tf defines them).
  * Everything is idempotent, so pointing at an emulator that already has them is fine.
  */
-import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutMetricFilterCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
 import {
   AllocateAddressCommand,
@@ -18,6 +23,15 @@ import {
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { RETRY_BACKOFF, waitFor } from "./wait";
+
+/**
+ * The controller's Error metric filter, the same as aws_cloudwatch_log_metric_filter.controller_errors
+ * in deploy/terraform/data.tf (a unit test compares them): pino's level 50 (error) and 60 (fatal).
+ */
+export const CONTROLLER_ERROR_FILTER = {
+  pattern: "{ $.level >= 50 }",
+  metric: { metricNamespace: "FaaS", metricName: "ControllerErrorLines" },
+} as const;
 
 export interface CloudResources {
   queueUrl: string;
@@ -143,6 +157,16 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
   for (const logGroupName of [`/${o.prefix}/controller`, `/${o.prefix}/worker`]) {
     await c.logs.send(new CreateLogGroupCommand({ logGroupName })).catch(ignore(/AlreadyExists/));
   }
+  // moto stores the filter and never evaluates it: `faas logs --errors` and the chaos report do
+  // (emulator/cloudwatch/metric-filter.ts), reading it back from here.
+  await c.logs.send(
+    new PutMetricFilterCommand({
+      logGroupName: `/${o.prefix}/controller`,
+      filterName: `${o.prefix}-controller-errors`,
+      filterPattern: CONTROLLER_ERROR_FILTER.pattern,
+      metricTransformations: [{ ...CONTROLLER_ERROR_FILTER.metric, metricValue: "1", defaultValue: 0 }],
+    }),
+  );
 
   return {
     queueUrl: queue.QueueUrl ?? "",

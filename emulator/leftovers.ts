@@ -92,6 +92,11 @@ async function removeContainers(envId: string, docker: Docker): Promise<string[]
 function tempFoldersOf(envId: string): string[] {
   const tmp = os.tmpdir();
   return readdirSync(tmp)
-    .filter((name) => name === `faas-code-${envId}` || name.startsWith(`faas-redis-${envId}-`))
+    .filter(
+      (name) =>
+        name === `faas-code-${envId}` ||
+        name === `faas-instances-${envId}` ||
+        name.startsWith(`faas-redis-${envId}-`),
+    )
     .map((name) => path.join(tmp, name));
 }
