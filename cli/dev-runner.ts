@@ -30,6 +30,7 @@ export interface DevOptions {
   workerDeadAfterMs: number;
   jsonLogs: boolean;
   awsTiming: boolean;
+  standby: boolean;
   runtime: RuntimeRequest;
 }
 
@@ -67,6 +68,7 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
       envId,
       edgePort: options.edgePort,
       workers: options.workers,
+      standby: options.standby,
       apiKey: credentials.apiKey,
       workerSecret: credentials.workerSecret,
       heartbeatIntervalMs: options.heartbeatIntervalMs,

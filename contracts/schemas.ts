@@ -225,7 +225,12 @@ export const WorkerList = z.object({
 });
 export type WorkerList = z.infer<typeof WorkerList>;
 
-export const Health = z.object({ status: z.literal("ok"), instanceId: z.string() });
+/** `serving`: this controller serves the API; `standby`: another holds the Elastic IP; `draining`: stopping. */
+export const Health = z.object({
+  status: z.literal("ok"),
+  instanceId: z.string(),
+  serving: z.enum(["serving", "standby", "draining"]),
+});
 export type Health = z.infer<typeof Health>;
 
 export const ErrorCode = z.enum([
@@ -235,6 +240,7 @@ export const ErrorCode = z.enum([
   "Conflict",
   "PayloadTooLarge",
   "TooManyRequests",
+  "IdempotencyKeyReused",
   "FunctionError",
   "FunctionTimedOut",
   "ServiceUnavailable",
@@ -252,7 +258,33 @@ export const ErrorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-/** Headers of a synchronous invocation's answer. */
+/**
+ * `Idempotency-Key` on `POST /api/functions/{name}/invoke` (IETF httpapi draft "The Idempotency-Key
+ * HTTP Header Field"): the draft's value is a Structured Field string, so a quoted form is accepted
+ * and unquoted; a bare token is accepted as well, since most clients send one. What remains is 1 to
+ * MAX_IDEMPOTENCY_KEY_CHARS visible ASCII characters without quotes, backslashes, commas or spaces
+ * (a comma would mean the header came twice and was joined). Anything else is a 400.
+ */
+export const MAX_IDEMPOTENCY_KEY_CHARS = 255;
+export const IdempotencyKey = z
+  .string()
+  .transform((raw) => (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw))
+  .pipe(
+    z
+      .string()
+      .min(1, "the Idempotency-Key is empty")
+      .max(
+        MAX_IDEMPOTENCY_KEY_CHARS,
+        `an Idempotency-Key has at most ${MAX_IDEMPOTENCY_KEY_CHARS} characters`,
+      )
+      .regex(
+        /^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+$/,
+        "an Idempotency-Key is visible ASCII without quotes, backslashes, commas or spaces (a UUID, say), sent once",
+      ),
+  );
+export type IdempotencyKey = z.infer<typeof IdempotencyKey>;
+
+/** Headers of a synchronous invocation's answer, and of the invoke request. */
 export const HEADER = {
   invocationId: "x-invocation-id",
   workerId: "x-worker-id",
@@ -261,4 +293,7 @@ export const HEADER = {
   invocationType: "x-invocation-type",
   functionError: "x-function-error",
   workerSecret: "x-worker-secret",
+  idempotencyKey: "idempotency-key",
+  /** "true" on an answer to a repeated Idempotency-Key: the invocation is the first request's. */
+  idempotentReplayed: "idempotent-replayed",
 } as const;

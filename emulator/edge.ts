@@ -22,6 +22,12 @@ export interface EdgeOptions {
   /** Where an instance serves HTTP, or undefined when it has no running server. */
   targetOf: (instanceId: string) => { host: string; port: number } | undefined;
   refreshMs?: number;
+  /**
+   * How long a new association takes to carry traffic (AWS_TIMING: 2 s). AWS documents no figure for
+   * remapping an Elastic IP ("rapidly remapping"); 2 s is our assumption from public failover reports
+   * of a few seconds. Meanwhile connections still go where the address pointed before.
+   */
+  remapDelayMs?: number;
 }
 
 /** A client connection carried to an instance. */
@@ -40,6 +46,8 @@ export class ElasticIpEdge {
   private readonly refusalReason = new WeakMap<net.Socket, string>();
   private readonly flows = new Set<Flow>();
   private associatedWith: string | undefined;
+  private remap: { to: string | undefined; since: number } | undefined;
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: EdgeOptions) {}
@@ -55,6 +63,7 @@ export class ElasticIpEdge {
 
   async start(): Promise<void> {
     await this.refresh();
+    this.started = true;
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 200);
     // Paused until the edge knows where a connection goes: its first bytes stay in the kernel, for
     // the instance or for the refusal.
@@ -87,7 +96,14 @@ export class ElasticIpEdge {
       // Keep the last known association while the EC2 API hiccups.
       return;
     }
-    this.associatedWith = id === undefined || id === "" ? undefined : id;
+    const next = id === undefined || id === "" ? undefined : id;
+    const delay = this.started ? (this.options.remapDelayMs ?? 0) : 0;
+    if (next !== this.associatedWith && delay > 0) {
+      if (this.remap === undefined || this.remap.to !== next) this.remap = { to: next, since: Date.now() };
+      if (Date.now() - this.remap.since < delay) return;
+    }
+    this.remap = undefined;
+    this.associatedWith = next;
     for (const flow of this.flows) if (flow.instanceId !== this.associatedWith) this.reset(flow);
   }
 
@@ -155,7 +171,13 @@ export class ElasticIpEdge {
   private reset(flow: Flow): void {
     this.flows.delete(flow);
     flow.upstream.destroy();
-    if (!flow.client.destroyed) flow.client.resetAndDestroy();
+    const { client } = flow;
+    if (client.destroyed) return;
+    // A reset (RST) is what the client of a remapped address sees; a connection already closing in
+    // either direction is only destroyed (resetAndDestroy on a half-closed socket leaves its handle
+    // behind in Node 24, keeping the process alive).
+    if (client.readableEnded || client.writableEnded) client.destroy();
+    else client.resetAndDestroy();
   }
 }
 

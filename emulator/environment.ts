@@ -47,6 +47,8 @@ export interface EnvironmentOptions {
   backend?: BackendChoice;
   workers: number;
   maxWorkers?: number;
+  /** A hot standby controller (issue 11, docs/failover.md): the controller group becomes 2/2. */
+  standby?: boolean;
   apiKey: string;
   workerSecret: string;
   /** Redis's password (generated when not given): only the controller and the workers hold it. */
@@ -82,7 +84,7 @@ export class Environment implements AsyncDisposable {
     private readonly fleet: Fleet,
   ) {
     this.reconciler = new Reconciler(
-      autoScalingGroups(options.workers, options.maxWorkers),
+      autoScalingGroups(options.workers, options.maxWorkers, options.standby),
       fleet,
       options.scaling ?? FAST_TIMING,
       options.onActivity,
@@ -137,7 +139,9 @@ export class Environment implements AsyncDisposable {
       );
 
       const holder: { fleet?: Fleet } = {};
-      const edge = await backend.startEdge(resources, clients.ec2, (id) => holder.fleet?.target(id));
+      const edge = await backend.startEdge(resources, clients.ec2, (id) => holder.fleet?.target(id), {
+        remapDelayMs: (options.scaling ?? FAST_TIMING).eipRemapDelayMs,
+      });
       cleanups.push(() => edge.stop());
       const urls = resourceUrls(resources, (url) => backend.queueUrlForInstances(url));
       const fleet = new Fleet({

@@ -20,10 +20,14 @@ const AMI_ID = "ami-faas-local";
 /** The Auto Scaling groups' names, one per role. */
 export const GROUP = { controller: "faas-controller-asg", worker: "faas-worker-asg" } as const;
 
-/** The controller group of exactly one, and the worker group at `workers` (at least min(workers, 2)). */
-export function autoScalingGroups(workers: number, maxWorkers?: number): GroupSpec[] {
+/**
+ * The controller group of exactly one — two with a standby (one active, one ready) — and the worker
+ * group at `workers` (at least min(workers, 2)).
+ */
+export function autoScalingGroups(workers: number, maxWorkers?: number, standby = false): GroupSpec[] {
+  const controllers = standby ? 2 : 1;
   return [
-    { name: GROUP.controller, role: "controller", min: 1, max: 1, desired: 1 },
+    { name: GROUP.controller, role: "controller", min: controllers, max: controllers, desired: controllers },
     {
       name: GROUP.worker,
       role: "worker",
@@ -34,7 +38,11 @@ export function autoScalingGroups(workers: number, maxWorkers?: number): GroupSp
   ];
 }
 
-export type InstanceState = "pending" | "running" | "unhealthy" | "terminated";
+/** EC2's states, as far as the local cloud has them ("shutting-down": terminating, its services stopping). */
+export type InstanceState = "pending" | "running" | "unhealthy" | "shutting-down" | "terminated";
+
+/** How long a terminated instance's services may take to stop (drain) before they are killed. */
+const SHUTDOWN_GRACE_MS = 15_000;
 
 export interface InstanceInfo {
   instanceId: string;
@@ -80,7 +88,7 @@ export class Fleet {
   /** For the reconciler: instances of a role that are not terminated, with their health. */
   members(role: Role): { instanceId: string; healthy: boolean; unhealthySince?: number; reason?: string }[] {
     return [...this.instances.values()]
-      .filter((i) => i.role === role && i.state !== "terminated")
+      .filter((i) => i.role === role && i.state !== "terminated" && i.state !== "shutting-down")
       .map((i) => ({
         instanceId: i.instanceId,
         healthy: i.state !== "unhealthy",
@@ -197,17 +205,20 @@ export class Fleet {
   }
 
   /**
-   * Terminates an instance as EC2 does: the service stops, the instance is terminated in the EC2
-   * emulator, and an Elastic IP it held is disassociated — which AWS does on termination but moto
-   * does not.
+   * Terminates an instance as EC2 does: the OS shuts down — its service gets SIGTERM and drains while
+   * the instance keeps its network ("shutting-down", up to SHUTDOWN_GRACE_MS; its group launches the
+   * replacement meanwhile) — then the instance is terminated in the EC2 emulator, and an Elastic IP it
+   * still holds is disassociated, which AWS does on termination but moto does not.
    */
   async terminate(instanceId: string): Promise<void> {
     const instance = this.instances.get(instanceId);
     if (instance === undefined) throw new Error(`no instance ${instanceId}`);
-    instance.state = "terminated";
+    const wasRunning = instance.state === "running" && !instance.paused;
+    instance.state = "shutting-down";
     instance.health?.stop();
     if (instance.bootTimer) clearTimeout(instance.bootTimer);
-    await instance.handle?.stop(2000);
+    await instance.handle?.stop(wasRunning ? SHUTDOWN_GRACE_MS : 2000);
+    instance.state = "terminated";
     await instance.placement.release();
     const addresses = await this.o.ec2.send(
       new DescribeAddressesCommand({ AllocationIds: [this.o.eipAllocationId] }),

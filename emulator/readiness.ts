@@ -13,7 +13,8 @@ export async function waitForWorkers(
   count: number,
   timeoutMs: number,
 ): Promise<{ ready: boolean; last: WorkerList | undefined }> {
-  const client = new PlatformClient(endpoint, apiKey, { requestTimeoutMs: 2000 });
+  // A poll: each look is one attempt, the loop is the retry.
+  const client = new PlatformClient(endpoint, apiKey, { requestTimeoutMs: 2000, retry: false });
   let last: WorkerList | undefined;
   try {
     await waitFor(

@@ -22,6 +22,8 @@ export interface ScalingTiming {
   unhealthyThreshold: number;
   /** No health checks this long after an instance's service starts (the ASG's grace period). */
   healthCheckGraceMs: number;
+  /** From AssociateAddress until the Elastic IP carries traffic to its new instance (edge.ts). */
+  eipRemapDelayMs: number;
 }
 
 export const FAST_TIMING: ScalingTiming = {
@@ -31,6 +33,7 @@ export const FAST_TIMING: ScalingTiming = {
   healthCheckIntervalMs: 1000,
   unhealthyThreshold: 3,
   healthCheckGraceMs: 5000,
+  eipRemapDelayMs: 0,
 };
 
 /** EC2-like: status checks notice within ~10 s, termination takes seconds, the AMI boots in ~30 s. */
@@ -41,6 +44,7 @@ export const AWS_TIMING: ScalingTiming = {
   healthCheckIntervalMs: 5000,
   unhealthyThreshold: 2,
   healthCheckGraceMs: 60_000,
+  eipRemapDelayMs: 2000,
 };
 
 /** How often the reconciler compares the groups with their desired capacity. */

@@ -64,6 +64,8 @@ export interface PlatformSettings {
   visibilityTimeoutS?: number;
   workerSlots?: number;
   logLevel?: string;
+  /** A standby controller beside the active one: both claim the Elastic IP only through the lease. */
+  standby?: boolean;
   /** The caller's settings of the controller's, on top of the platform's. */
   controllerEnv?: ControllerEnv;
   /** The caller's settings of the workers', on top of the platform's. */
@@ -132,6 +134,7 @@ export function platformServiceEnv(
         FAAS_EIP_ALLOCATION_ID: urls.eipAllocationId,
         FAAS_DLQ_URL: urls.dlqUrl,
         FAAS_WORKER_DEAD_AFTER_MS: String(o.workerDeadAfterMs ?? 30_000),
+        ...(o.standby === true ? { FAAS_EIP_MODE: "lease" } : {}),
         ...o.controllerEnv,
       },
     };

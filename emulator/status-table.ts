@@ -3,8 +3,14 @@ import { EnvironmentStatus } from "./admin-server";
 
 /** The short status table `make dev` and `faas dev status` print. */
 export function renderStatus(status: EnvironmentStatus, workers: WorkerList | undefined): string {
+  // With a standby, two controllers run: the Elastic IP's holder is the active one.
+  const running = status.instances.filter((i) => i.role === "controller" && i.state === "running");
+  const roleOf = (i: EnvironmentStatus["instances"][number]) =>
+    running.length > 1 && running.includes(i)
+      ? `controller (${i.instanceId === status.elasticIp.instanceId ? "active" : "standby"})`
+      : i.role;
   const rows = status.instances.map((i) => [
-    i.role,
+    roleOf(i),
     i.instanceId,
     i.state,
     String(i.pid ?? "-"),

@@ -21,6 +21,7 @@ interface Args {
   "worker-dead-after-ms": number;
   "json-logs": boolean;
   "aws-timing": boolean;
+  standby: boolean;
   runtime: RuntimeRequest;
 }
 
@@ -55,6 +56,12 @@ export const devUpCommand: CommandModule<object, Args> = {
         type: "boolean",
         default: false,
         describe: "model EC2's delays: ~10 s to detect, ~30 s to boot a replacement",
+      })
+      .option("standby", {
+        type: "boolean",
+        default: false,
+        describe:
+          "a hot standby controller beside the active one (group 2/2): it takes the Elastic IP within ~2 s of the active's death (docs/failover.md)",
       })
       .option("json-logs", {
         type: "boolean",
@@ -99,6 +106,7 @@ export const devUpCommand: CommandModule<object, Args> = {
       workerDeadAfterMs: args["worker-dead-after-ms"],
       jsonLogs: args["json-logs"],
       awsTiming: args["aws-timing"],
+      standby: args.standby,
       runtime: args.runtime,
     });
   },

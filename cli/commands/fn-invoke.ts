@@ -10,6 +10,8 @@ interface Args {
   file?: string;
   async: boolean;
   verbose: boolean;
+  idempotencyKey?: string;
+  deadline: number;
 }
 
 export const fnInvokeCommand: CommandModule<object, Args> = {
@@ -21,6 +23,16 @@ export const fnInvokeCommand: CommandModule<object, Args> = {
       .option("data", { type: "string", describe: "the event, as JSON" })
       .option("file", { type: "string", describe: "read the event from a JSON file" })
       .option("async", { type: "boolean", default: false })
+      .option("idempotency-key", {
+        type: "string",
+        describe:
+          "run at most once per key (24 h): the same key again gets the same invocation; a new UUID by default",
+      })
+      .option("deadline", {
+        type: "number",
+        default: 60,
+        describe: "seconds to keep retrying (outages, 429, 503) and waiting for a synchronous result",
+      })
       .option("verbose", {
         alias: "v",
         type: "boolean",
@@ -32,13 +44,17 @@ export const fnInvokeCommand: CommandModule<object, Args> = {
       args.data ?? (args.file === undefined ? undefined : readFileSync(args.file, "utf8")),
     );
     const target = resolveTarget(loadCliConfig());
-    const client = new PlatformClient(target.endpoint, target.apiKey);
+    if (!(args.deadline > 0)) throw new UserError("--deadline is a number of seconds greater than 0");
+    const client = new PlatformClient(target.endpoint, target.apiKey, {
+      retry: { deadlineMs: args.deadline * 1000 },
+    });
+    const options = { idempotencyKey: args.idempotencyKey };
     if (args.async) {
-      const { invocationId } = await client.invokeAsync(args.name, event);
+      const { invocationId } = await client.invokeAsync(args.name, event, options);
       process.stdout.write(`${invocationId}\n`);
       return;
     }
-    const out = await client.invoke(args.name, event);
+    const out = await client.invoke(args.name, event, options);
     if (args.verbose) {
       process.stderr.write(
         `invocation ${out.invocationId ?? "?"} on ${out.workerId ?? "?"} in ${out.durationMs ?? "?"} ms (cold start: ${out.coldStart ?? "?"})\n`,

@@ -85,6 +85,7 @@ export interface Backend {
     resources: CloudResources,
     ec2: EC2Client,
     targetOf: (instanceId: string) => { host: string; port: number } | undefined,
+    options?: { remapDelayMs?: number },
   ): Promise<ElasticIpView>;
   place(identity: InstanceIdentity): Promise<Placement>;
   /**

@@ -20,6 +20,8 @@ export interface ChaosTarget {
   kill(instanceId: string): void;
   pause(instanceId: string): void;
   resume(instanceId: string): void;
+  /** A planned stop: the instance's service gets SIGTERM and drains, then the instance is terminated. */
+  terminate(instanceId: string): Promise<void>;
   /** Undefined when Redis is external to the environment. */
   readonly redis: { restart(downMs?: number): Promise<void> } | undefined;
   /** The SQS endpoint the instances reach the queue through. */

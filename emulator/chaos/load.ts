@@ -2,6 +2,10 @@
  * Steady mixed load through the Elastic IP: synchronous and asynchronous invocations of a function
  * whose results can be checked (`{ doubled: n * 2 }`), at fixed rates, each request recorded.
  * Bounded: it runs until stopped and never has more than `maxInFlight` requests open.
+ *
+ * It calls through the project's retrying client, as a user's service would: each record keeps what
+ * the caller saw in the end (`error`) and how many raw attempts failed on the way (`retried`), so the
+ * report shows both the platform's raw failures and the client-visible errors.
  */
 import { z } from "zod";
 import { PlatformClient, PlatformError, PlatformUnreachableError } from "../../client/platform-client";
@@ -15,8 +19,14 @@ export interface RequestRecord {
   latencyMs: number;
   invocationId?: string;
   correct?: boolean;
+  /** What the caller saw in the end: the client's error, after its retries (undefined: success). */
   error?: string;
+  /** HTTP attempts that failed and that the client retried (each one a raw failed request). */
+  retried: number;
 }
+
+/** Raw failed requests of a record: the attempts retried, and the last one when it failed too. */
+export const rawFailures = (r: RequestRecord): number => r.retried + (r.error === undefined ? 0 : 1);
 
 /** The function every chaos request invokes, by this name. */
 export const CHAOS_FUNCTION = "chaos";
@@ -34,7 +44,7 @@ export const isDoubled = (result: unknown, n: number): boolean =>
   Doubled.safeParse(result).data?.doubled === n * 2;
 
 export interface LoadOptions {
-  /** Through the Elastic IP; its request limit bounds each request (a minute by default). */
+  /** Through the Elastic IP, retrying within its deadline (a minute by default). */
   client: Pick<PlatformClient, "invoke" | "invokeAsync">;
   functionName: string;
   syncPerSecond: number;
@@ -84,13 +94,18 @@ export class LoadGenerator {
   private async request(kind: "sync" | "async"): Promise<void> {
     const n = ++this.n;
     const started = performance.now();
-    const record: RequestRecord = { at: Date.now(), kind, n, status: 0, latencyMs: 0 };
+    const record: RequestRecord = { at: Date.now(), kind, n, status: 0, latencyMs: 0, retried: 0 };
+    const onRetry = () => {
+      record.retried++;
+    };
     try {
       if (kind === "async") {
-        record.invocationId = (await this.o.client.invokeAsync(this.o.functionName, { n })).invocationId;
+        record.invocationId = (
+          await this.o.client.invokeAsync(this.o.functionName, { n }, { onRetry })
+        ).invocationId;
         record.status = 202;
       } else {
-        const outcome = await this.o.client.invoke(this.o.functionName, { n });
+        const outcome = await this.o.client.invoke(this.o.functionName, { n }, { onRetry });
         record.status = outcome.status;
         record.invocationId = outcome.invocationId;
         if (outcome.status === 200) record.correct = isDoubled(outcome.body, n);

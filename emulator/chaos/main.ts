@@ -14,6 +14,11 @@ async function main(): Promise<void> {
       default: false,
       describe: "EC2-like detection (~10 s) and boot (~30 s)",
     })
+    .option("standby", {
+      type: "boolean",
+      default: false,
+      describe: "a hot standby controller: the controller group is 2/2 (docs/failover.md)",
+    })
     .option("runtime", {
       choices: RUNTIME_REQUESTS,
       default: "auto" as const,
@@ -40,6 +45,7 @@ async function main(): Promise<void> {
   const run = await runChaos({
     runtime: runtime.kind,
     scenarios: args.scenarios,
+    standby: args.standby,
     scaling,
     settings: {
       heartbeatIntervalMs: args["heartbeat-interval-ms"],

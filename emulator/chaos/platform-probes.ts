@@ -19,7 +19,7 @@ export async function slowTaskRunning(ctx: ScenarioContext): Promise<RunningTask
   const sleepMs = Math.max(3000, ctx.settings.heartbeatIntervalMs);
   for (let attempt = 1; attempt <= 3; attempt++) {
     const { invocationId } = await ctx.client.invokeAsync(CHAOS_FUNCTION, { n: 7, sleepMs });
-    ctx.track({ at: Date.now(), kind: "async", n: 7, status: 202, latencyMs: 0, invocationId });
+    ctx.track({ at: Date.now(), kind: "async", n: 7, status: 202, latencyMs: 0, invocationId, retried: 0 });
     const running = await waitFor(
       `invocation ${invocationId} to run`,
       async () => {
@@ -68,7 +68,15 @@ export function watchRefusals(ctx: ScenarioContext, what: string) {
       const at = Date.now();
       try {
         const { invocationId } = await ctx.client.invokeAsync(CHAOS_FUNCTION, { n: 1 });
-        ctx.track({ at, kind: "async", n: 1, status: 202, latencyMs: Date.now() - at, invocationId });
+        ctx.track({
+          at,
+          kind: "async",
+          n: 1,
+          status: 202,
+          latencyMs: Date.now() - at,
+          invocationId,
+          retried: 0,
+        });
         return notYet("accepted (202)");
       } catch (err) {
         const { status, error } = failure(err);

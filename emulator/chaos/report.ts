@@ -11,7 +11,8 @@ export function renderTable(results: ScenarioResult[]): string {
     "replace",
     "EIP serves",
     "steady",
-    "failed req",
+    "raw failed",
+    "client errors",
     "accepted",
     "completed",
     "lost",
@@ -24,6 +25,7 @@ export function renderTable(results: ScenarioResult[]): string {
     ms(r.marks.replaced ?? r.marks.reRegistered),
     ms(r.marks.eipServes),
     ms(r.marks.steady),
+    `${r.requests.rawFailedDuringFault}`,
     `${r.requests.failedDuringFault}/${r.requests.total}`,
     String(r.invocations.accepted),
     String(r.invocations.completed),
@@ -67,8 +69,8 @@ ${timeline(
   r,
   records.filter((x) => x.at >= r.startedAt && x.at < r.endedAt),
 )}
-<table><tr><th>detect</th><th>replace</th><th>EIP serves</th><th>steady</th><th>failed requests</th><th>accepted</th><th>completed</th><th>lost</th><th>ran twice</th></tr>
-<tr><td>${ms(r.marks.detected)}</td><td>${ms(r.marks.replaced ?? r.marks.reRegistered)}</td><td>${ms(r.marks.eipServes)}</td><td>${ms(r.marks.steady)}</td><td>${r.requests.failedDuringFault}/${r.requests.total}</td><td>${r.invocations.accepted}</td><td>${r.invocations.completed}</td><td>${r.invocations.lost}</td><td>${r.invocations.executedTwice}</td></tr></table>
+<table><tr><th>detect</th><th>replace</th><th>EIP serves</th><th>steady</th><th>raw failed requests</th><th>client-visible errors</th><th>accepted</th><th>completed</th><th>lost</th><th>ran twice</th></tr>
+<tr><td>${ms(r.marks.detected)}</td><td>${ms(r.marks.replaced ?? r.marks.reRegistered)}</td><td>${ms(r.marks.eipServes)}</td><td>${ms(r.marks.steady)}</td><td>${r.requests.rawFailedDuringFault}</td><td>${r.requests.failedDuringFault}/${r.requests.total}</td><td>${r.invocations.accepted}</td><td>${r.invocations.completed}</td><td>${r.invocations.lost}</td><td>${r.invocations.executedTwice}</td></tr></table>
 <ul>${checks}</ul></section>`;
     })
     .join("\n");

@@ -20,7 +20,17 @@ export interface ScenarioResult {
   /** Milliseconds after the fault. */
   marks: Partial<Record<MarkName, number>>;
   hypothesis: { before: boolean; during: boolean; after: boolean };
-  requests: { total: number; failed: number; failedDuringFault: number };
+  /**
+   * The load's requests. `failed`: errors the caller saw (after the client's retries); `rawFailed`:
+   * HTTP attempts that failed, retried ones included — what a client without retries would have seen.
+   */
+  requests: {
+    total: number;
+    failed: number;
+    failedDuringFault: number;
+    rawFailed: number;
+    rawFailedDuringFault: number;
+  };
   invocations: InvocationAccount;
   checks: Check[];
   passed: boolean;

@@ -24,9 +24,13 @@ export interface ChaosRunOptions {
   scaling?: ScalingTiming;
   settings: ChaosSettings;
   workers?: number;
+  /** A hot standby controller (the controller group 2/2). */
+  standby?: boolean;
   syncPerSecond?: number;
   asyncPerSecond?: number;
   outDir?: string;
+  /** How long the load's client keeps retrying one request (60 s, the client's default). */
+  clientDeadlineMs?: number;
   log?: (line: string) => void;
   onComponentLog?: (source: string, line: string) => void;
 }
@@ -51,6 +55,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     prefix: `chaos${randomBytes(2).toString("hex")}`,
     edgePort,
     workers: o.workers ?? 2,
+    standby: o.standby ?? false,
     apiKey,
     workerSecret: randomBytes(24).toString("hex"),
     heartbeatIntervalMs: o.settings.heartbeatIntervalMs,
@@ -63,13 +68,16 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
       if (a.statusCode !== "InProgress") log(`    [autoscaling] ${a.autoScalingGroupName}: ${a.description}`);
     },
   });
-  // Longer than a visibility timeout: a message handed to a receive whose worker just died stays
-  // invisible that long before another worker gets it (at-least-once, on SQS as on moto).
+  // The scenarios' probes see the platform as it is: one attempt each, no retries. Longer than a
+  // visibility timeout: a message handed to a receive whose worker just died stays invisible that
+  // long before another worker gets it (at-least-once, on SQS as on moto).
   const client = new PlatformClient(env.endpoint, apiKey, {
     requestTimeoutMs: o.settings.visibilityTimeoutS * 1000 + 15_000,
+    retry: false,
   });
+  // The load calls as a user's service would: retrying, within the client's deadline.
   const load = new LoadGenerator({
-    client: new PlatformClient(env.endpoint, apiKey, { requestTimeoutMs: 60_000 }),
+    client: new PlatformClient(env.endpoint, apiKey, { retry: { deadlineMs: o.clientDeadlineMs ?? 60_000 } }),
     functionName: CHAOS_FUNCTION,
     syncPerSecond: o.syncPerSecond ?? 4,
     asyncPerSecond: o.asyncPerSecond ?? 8,
@@ -101,6 +109,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
         timing: scaling,
         settings: o.settings,
         runtime: env.runtime.kind,
+        standby: o.standby ?? false,
         finishedAt: new Date().toISOString(),
       },
       results,

@@ -6,7 +6,7 @@
  */
 import { account, deadLettered } from "./accounting";
 import { ChaosClient, ChaosTarget, FaultWindow, MarkRecorder, Scenario, ScenarioContext } from "./context";
-import { LoadGenerator, RequestRecord } from "./load";
+import { LoadGenerator, rawFailures, RequestRecord } from "./load";
 import { ChaosSettings, Check, ms, ScenarioResult } from "./result";
 import { ScenarioName } from "./scenarios";
 import { heldThroughout, steadyStateProbe, SteadyStateWatcher } from "./steady-state";
@@ -87,6 +87,8 @@ export async function runScenario(
 
   const records = deps.load.between(startedAt, endedAt);
   const failed = (r: RequestRecord) => r.error !== undefined;
+  const duringFault = (r: RequestRecord) => r.at >= faultAt && r.at <= (steadyAt ?? endedAt);
+  const sum = (rs: RequestRecord[]) => rs.reduce((n, r) => n + rawFailures(r), 0);
   const invocations = await account([...records, ...own], {
     client: deps.client,
     deadLettered: () => deadLettered(deps.target),
@@ -123,8 +125,9 @@ export async function runScenario(
     requests: {
       total: records.length,
       failed: records.filter(failed).length,
-      failedDuringFault: records.filter((r) => failed(r) && r.at >= faultAt && r.at <= (steadyAt ?? endedAt))
-        .length,
+      failedDuringFault: records.filter((r) => failed(r) && duringFault(r)).length,
+      rawFailed: sum(records),
+      rawFailedDuringFault: sum(records.filter(duringFault)),
     },
     invocations,
     checks,

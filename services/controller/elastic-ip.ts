@@ -33,6 +33,16 @@ export async function findAllocationId(ec2: EC2Client, tag: string): Promise<str
   return allocationId;
 }
 
+/** Whether the Elastic IP is associated with this instance now. */
+export async function holdsElasticIp(
+  ec2: EC2Client,
+  options: Pick<ClaimOptions, "instanceId" | "allocationId" | "tag">,
+): Promise<boolean> {
+  const allocationId = options.allocationId ?? (await findAllocationId(ec2, options.tag));
+  const out = await ec2.send(new DescribeAddressesCommand({ AllocationIds: [allocationId] }));
+  return out.Addresses?.[0]?.InstanceId === options.instanceId;
+}
+
 export async function claimElasticIp(
   ec2: EC2Client,
   options: ClaimOptions,

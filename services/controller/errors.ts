@@ -66,6 +66,19 @@ export class TooManyRequestsError extends ControllerError {
   }
 }
 
+/**
+ * An Idempotency-Key came back with a different request (another event or invocation type) than the
+ * one it was first used with: 422, as the IETF draft says. Nothing was enqueued.
+ */
+export class IdempotencyKeyReusedError extends ControllerError {
+  constructor() {
+    super(
+      "IdempotencyKeyReused",
+      `this Idempotency-Key was used for a different request (another event or invocation type) to this function; use a new key for a new request`,
+    );
+  }
+}
+
 /** The task queue did not take the task: unreachable, or it refused it. Nothing was accepted. */
 export class QueueUnavailableError extends ControllerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -77,6 +90,17 @@ export class QueueUnavailableError extends ControllerError {
 export class StoreUnavailableError extends ControllerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("ServiceUnavailable", message, options);
+  }
+}
+
+/**
+ * This controller does not serve the API now: it is the standby (the active one holds the Elastic
+ * IP), or it is stopping. The caller retries and reaches whichever controller serves.
+ */
+export class NotServingError extends ControllerError {
+  readonly retryAfterSeconds = 1;
+  constructor(message: string) {
+    super("ServiceUnavailable", message);
   }
 }
 

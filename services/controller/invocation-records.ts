@@ -10,24 +10,62 @@
  * a connected Redis, or a record that does not parse, is a fault and passes through as it is.
  */
 import { Redis } from "ioredis";
-import { InvocationView } from "../../contracts";
-import { InvocationStore } from "../common/invocation-store";
+import { InvocationResult, InvocationView } from "../../contracts";
+import {
+  ExistingClaim,
+  FollowOutcome,
+  IdempotencyClaim,
+  InvocationStore,
+  RecordOutcome,
+} from "../common/invocation-store";
 import { isNetworkError, StoreUnavailableError } from "./errors";
 
-export class InvocationRecords implements Pick<InvocationStore, "recordQueued" | "forget" | "view"> {
+/** What the HTTP API calls on the invocation store. */
+export type InvocationRecordsApi = Pick<
+  InvocationStore,
+  "recordQueued" | "forget" | "view" | "markAccepted" | "findClaim" | "followClaim" | "getResult"
+>;
+
+export class InvocationRecords implements InvocationRecordsApi {
   constructor(
-    private readonly store: Pick<InvocationStore, "recordQueued" | "forget" | "view">,
+    private readonly store: InvocationRecordsApi,
     private readonly redis: Pick<Redis, "status">,
   ) {}
 
-  recordQueued(id: string, fn: string, enqueuedAt: number): Promise<void> {
+  recordQueued(id: string, fn: string, enqueuedAt: number, claim?: IdempotencyClaim): Promise<RecordOutcome> {
     return this.store
-      .recordQueued(id, fn, enqueuedAt)
+      .recordQueued(id, fn, enqueuedAt, claim)
       .catch((err: unknown) => this.rethrow(err, "result store unreachable"));
   }
 
-  forget(id: string): Promise<void> {
-    return this.store.forget(id).catch((err: unknown) => this.rethrow(err, "result store unreachable"));
+  forget(id: string, claim?: IdempotencyClaim): Promise<void> {
+    return this.store
+      .forget(id, claim)
+      .catch((err: unknown) => this.rethrow(err, "result store unreachable"));
+  }
+
+  markAccepted(id: string, claim: IdempotencyClaim): void {
+    this.store.markAccepted(id, claim);
+  }
+
+  findClaim(claim: IdempotencyClaim): Promise<ExistingClaim | undefined> {
+    return this.store.findClaim(claim).catch((err: unknown) => this.rethrow(err, "result store unreachable"));
+  }
+
+  followClaim(
+    id: string,
+    fn: string,
+    claim: IdempotencyClaim,
+    staleMs: number,
+    owner: string,
+  ): Promise<FollowOutcome> {
+    return this.store
+      .followClaim(id, fn, claim, staleMs, owner)
+      .catch((err: unknown) => this.rethrow(err, "result store unreachable"));
+  }
+
+  getResult(id: string): Promise<InvocationResult | undefined> {
+    return this.store.getResult(id).catch((err: unknown) => this.rethrow(err, "result store unreachable"));
   }
 
   view(id: string): Promise<InvocationView | undefined> {

@@ -1,6 +1,8 @@
 /**
  * The controller's entry: read config, learn who we are from instance metadata, connect Redis, serve
- * HTTP, then claim the Elastic IP so traffic arrives only once everything is ready.
+ * HTTP, then claim the Elastic IP so traffic arrives only once everything is ready — at once
+ * (FAAS_EIP_MODE=boot, one controller), or while holding the controller lease (lease, beside a
+ * standby: controller-role.ts). On SIGTERM it drains: see `shutdown`.
  */
 import { loadConfig } from "./config";
 import { awsClients } from "../common/aws";
@@ -11,7 +13,10 @@ import { createLogger } from "../common/logger";
 import { connectRedis, waitReady } from "../common/redis";
 import { AwsFunctionStore } from "./aws-function-store";
 import { DeadLetterConsumer } from "./dead-letter-consumer";
-import { claimElasticIp } from "./elastic-ip";
+import { ActiveLease } from "./active-lease";
+import { ControllerRole } from "./controller-role";
+import { claimElasticIp, holdsElasticIp } from "./elastic-ip";
+import { ServingState } from "./http/deps";
 import { createApp } from "./http/app";
 import { InflightTracker } from "./inflight";
 import { InvocationRecords } from "./invocation-records";
@@ -22,6 +27,7 @@ import { ResultWaiter } from "./result-waiter";
 import { SqsTaskQueue } from "./sqs-task-queue";
 import { WorkerRegistry } from "./worker-registry";
 import { exitWithParent } from "../common/lifecycle";
+import { sleep } from "../common/backoff";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -66,8 +72,39 @@ async function main(): Promise<void> {
   );
   registry.start();
 
+  const stopping = new AbortController();
+  const claimOptions = {
+    instanceId: identity.instanceId,
+    allocationId: config.eip.allocationId,
+    tag: config.eip.tag,
+  };
+  const role =
+    config.eip.claim && config.eip.mode === "lease"
+      ? new ControllerRole({
+          lease: new ActiveLease(redis, identity.instanceId, config.lease.leaseMs),
+          renewMs: config.lease.renewMs,
+          claim: async (signal) => {
+            await claimElasticIp(aws.ec2, { ...claimOptions, signal }, log);
+          },
+          holdsAddress: () => holdsElasticIp(aws.ec2, claimOptions),
+          verifyEveryMs: 5000,
+          log,
+        })
+      : undefined;
+  let draining = false;
+  const serving = (): ServingState => {
+    if (role === undefined) return draining ? "draining" : "serving";
+    // A lease holder that is stopping serves until the address has moved to the new holder.
+    return role.role === "standby"
+      ? "standby"
+      : role.role === "draining" && draining
+        ? "draining"
+        : "serving";
+  };
+
   const app = createApp({
     instanceId: () => identity.instanceId,
+    serving,
     apiKey: config.apiKey,
     workerSecret: config.workerSecret,
     envSealer: new EnvSealer(config.envKey),
@@ -90,6 +127,7 @@ async function main(): Promise<void> {
     syncWaitExtraMs: config.syncWaitExtraMs,
     inflightGraceMs: config.inflightGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    idempotency: { pendingStaleMs: config.idempotencyPendingStaleMs, pollMs: 20 },
   });
   const server = app.listen(config.port, config.host);
   server.keepAliveTimeout = 65_000;
@@ -100,23 +138,50 @@ async function main(): Promise<void> {
   });
   log.info({ port: config.port }, "controller listening");
 
-  const stopping = new AbortController();
-  const shutdown = (signal: string) => {
+  /**
+   * A planned stop drains. With a standby: the lease goes to it at once and this controller serves
+   * until the address has moved (bounded by FAAS_DRAIN_MS). Alone: new requests get 503 with
+   * Retry-After. Either way, the synchronous callers already waiting get their results (bounded), and
+   * only then does the process exit. Accepted invocations never depend on it: they are queued.
+   */
+  const shutdown = async (signal: string) => {
     if (stopping.signal.aborted) return;
     stopping.abort();
-    log.info({ signal }, "controller stopping");
+    const started = Date.now();
+    const left = () => Math.max(0, config.drainMs - (Date.now() - started));
+    log.info({ signal, role: role?.role, waiting: results.size }, "controller stopping: draining");
+    if (role !== undefined) {
+      const wasActive = role.role === "active";
+      await role.handOver();
+      // The standby takes the lease at its next tick and claims the address; if none does in time
+      // (there is none, or it is stopping too), this controller drains as if alone.
+      const handOverMs = Math.min(left(), 2 * config.lease.renewMs + 1500);
+      if (wasActive)
+        await waitFor(
+          async () => !(await holdsElasticIp(aws.ec2, claimOptions).catch(() => true)),
+          handOverMs,
+        );
+    }
+    draining = true;
+    await waitFor(() => Promise.resolve(results.size === 0), left());
+    log.info({ drainedMs: Date.now() - started, stillWaiting: results.size }, "controller drained");
     registry.stop();
     server.close();
     server.closeAllConnections();
     results.close();
-    void queue.close().finally(() => {
-      redis.disconnect();
-      process.exit(0);
-    });
+    // The accepted marks of the last sends go out before Redis is let go.
+    void queue
+      .close()
+      .then(() => invocations.flushMarks())
+      .catch(() => undefined)
+      .finally(() => {
+        redis.disconnect();
+        process.exit(0);
+      });
   };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  exitWithParent(() => shutdown("parent exited"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  exitWithParent(() => void shutdown("parent exited"));
 
   const { queueUrl: dlqUrl, ...dlqOptions } = config.deadLetters;
   if (dlqUrl !== undefined) {
@@ -132,18 +197,19 @@ async function main(): Promise<void> {
       .catch((err: unknown) => log.error({ err: String(err) }, "the dead-letter consumer stopped"));
   }
 
-  if (config.eip.claim) {
-    await claimElasticIp(
-      aws.ec2,
-      {
-        instanceId: identity.instanceId,
-        allocationId: config.eip.allocationId,
-        tag: config.eip.tag,
-        signal: stopping.signal,
-      },
-      log,
-    ).catch((err: unknown) => log.error({ err: String(err) }, "gave up claiming the Elastic IP"));
+  if (role !== undefined) {
+    void role.run(stopping.signal);
+  } else if (config.eip.claim) {
+    await claimElasticIp(aws.ec2, { ...claimOptions, signal: stopping.signal }, log).catch((err: unknown) =>
+      log.error({ err: String(err) }, "gave up claiming the Elastic IP"),
+    );
   }
+}
+
+/** Polls `done` every 50 ms until it holds or `ms` passed. */
+async function waitFor(done: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !(await done())) await sleep(50);
 }
 
 main().catch((err: unknown) => {

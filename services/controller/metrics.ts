@@ -7,7 +7,7 @@ export function createMetrics() {
     registry,
     invocations: new Counter({
       name: "faas_invocations_total",
-      help: "Invocations by function and outcome (accepted, succeeded, failed, timed_out, rejected, throttled)",
+      help: "Invocations by function and outcome (accepted, succeeded, failed, timed_out, rejected, throttled; replayed: a repeated Idempotency-Key answered with its first invocation)",
       labelNames: ["function", "outcome"],
       registers: [registry],
     }),

@@ -2,7 +2,8 @@
  * Synchronous callers wait here for their result. One subscriber connection listens on the results
  * channel for the whole controller and hands each result to the request waiting for that id: no
  * polling loop per request. Because pub/sub drops what is published while disconnected, every waiter
- * re-reads its result after a reconnect and once more before it gives up.
+ * re-reads its result after a reconnect and once more before it gives up. Several requests may wait
+ * for one invocation (repeats of an Idempotency-Key attach to it): each gets the result.
  *
  * The channel is input like any other: a message longer than MAX_RESULT_MESSAGE_CHARS is dropped
  * unparsed, and only what validates as an InvocationResult goes further.
@@ -24,7 +25,8 @@ interface Waiter {
 }
 
 export class ResultWaiter {
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private count = 0;
 
   constructor(
     private readonly subscriber: Redis,
@@ -43,24 +45,33 @@ export class ResultWaiter {
     await this.subscriber.subscribe(RESULTS_CHANNEL);
   }
 
+  /** Requests waiting, over all invocations. */
   get size(): number {
-    return this.waiters.size;
+    return this.count;
   }
 
   /** Register before the task is enqueued, so a fast result cannot slip past. Resolves undefined on timeout. */
   wait(id: string, timeoutMs: number): Promise<InvocationResult | undefined> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => void this.expire(id), timeoutMs);
-      this.waiters.set(id, { resolve, timer });
+      const waiter: Waiter = { resolve, timer: setTimeout(() => void this.expire(id, waiter), timeoutMs) };
+      let set = this.waiters.get(id);
+      if (set === undefined) this.waiters.set(id, (set = new Set()));
+      set.add(waiter);
+      this.count++;
     });
   }
 
+  /** Ends every wait for `id` with undefined (its task was never enqueued). */
   cancel(id: string): void {
-    const waiter = this.waiters.get(id);
-    if (waiter === undefined) return;
-    clearTimeout(waiter.timer);
-    this.waiters.delete(id);
-    waiter.resolve(undefined);
+    for (const waiter of this.take(id)) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(undefined);
+    }
+  }
+
+  /** Hands a result read elsewhere (from the store, by a request that attached late) to everyone waiting for it. */
+  deliver(result: InvocationResult): void {
+    this.settle(result.invocationId, result);
   }
 
   close(): void {
@@ -104,18 +115,27 @@ export class ResultWaiter {
   }
 
   private settle(id: string, result: InvocationResult): void {
-    const waiter = this.waiters.get(id);
-    if (waiter === undefined) return;
-    clearTimeout(waiter.timer);
-    this.waiters.delete(id);
-    waiter.resolve(result);
+    for (const waiter of this.take(id)) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(result);
+    }
   }
 
-  private async expire(id: string): Promise<void> {
-    const last = await this.store.getResult(id).catch(() => undefined);
-    const waiter = this.waiters.get(id);
-    if (waiter === undefined) return;
+  private take(id: string): Set<Waiter> {
+    const set = this.waiters.get(id);
+    if (set === undefined) return new Set();
     this.waiters.delete(id);
+    this.count -= set.size;
+    return set;
+  }
+
+  /** One waiter's time ran out: one last look in the store, then it alone ends. */
+  private async expire(id: string, waiter: Waiter): Promise<void> {
+    const last = await this.store.getResult(id).catch(() => undefined);
+    const set = this.waiters.get(id);
+    if (set === undefined || !set.delete(waiter)) return;
+    this.count--;
+    if (set.size === 0) this.waiters.delete(id);
     waiter.resolve(last);
   }
 

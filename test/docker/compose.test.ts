@@ -260,7 +260,10 @@ describe("docker: the compose topology", function () {
     // service must notice, terminate the instance and launch a replacement that claims the address.
     await old.kill({ signal: "SIGKILL" });
 
-    const edge = new PlatformClient(`http://127.0.0.1:${t.edgePort}`, t.apiKey, { requestTimeoutMs: 3000 });
+    const edge = new PlatformClient(`http://127.0.0.1:${t.edgePort}`, t.apiKey, {
+      requestTimeoutMs: 3000,
+      retry: false,
+    });
     const replacement = await waitFor(
       "a new controller serving behind the Elastic IP",
       async () => {

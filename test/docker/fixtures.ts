@@ -271,6 +271,9 @@ export async function ipOn(container: Docker.Container, network: string): Promis
 
 /** How many workers the controller behind the edge has registered; an error or a hung request counts as none. */
 export async function workersBehindEdge(edgePort: number, apiKey: string): Promise<number> {
-  const client = new PlatformClient(`http://127.0.0.1:${edgePort}`, apiKey, { requestTimeoutMs: 3000 });
+  const client = new PlatformClient(`http://127.0.0.1:${edgePort}`, apiKey, {
+    requestTimeoutMs: 3000,
+    retry: false,
+  });
   return (await client.workers().catch(() => undefined))?.workers.length ?? 0;
 }

@@ -74,3 +74,39 @@ describe("chaos scenarios with shortened timings (the same invariants as `make c
     expect(run.table).to.match(/controller-kill .* PASS/);
   });
 });
+
+describe("chaos with a hot standby controller (issue 11: failover the caller never sees)", function () {
+  this.timeout(300_000);
+  let run: ChaosRun;
+  const lines: string[] = [];
+  const scenarios = ["controller-kill", "controller-pause", "controller-replace"] as const;
+
+  before(async () => {
+    run = await runChaos({
+      scenarios: [...scenarios],
+      standby: true,
+      settings: {
+        heartbeatIntervalMs: 500,
+        deadAfterMs: 2000,
+        visibilityTimeoutS: 3,
+        queueCutMs: 2000,
+        redisDownMs: 1500,
+        patienceMs: 30_000,
+      },
+      log: (line) => lines.push(line),
+    });
+  });
+
+  it("the standby serves within seconds of each fault, and the retrying caller sees no error", () => {
+    expect(run.results.map((r) => r.name)).to.deep.equal(scenarios);
+    for (const r of run.results) {
+      const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`);
+      expect(failed, `${r.name}:\n${lines.join("\n")}`).to.deep.equal([]);
+      expect(r.requests.failed, `${r.name}: client-visible errors`).to.equal(0);
+      expect(r.invocations.lost, r.name).to.equal(0);
+      expect(r.invocations.completed, r.name).to.equal(r.invocations.accepted);
+      // Lease expiry (2 s) + a renewal + the claim; the planned stop hands over at once.
+      expect(r.marks.eipServes, r.name).to.be.a("number").and.below(6000);
+    }
+  });
+});

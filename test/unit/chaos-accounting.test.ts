@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { InvocationView } from "../../contracts";
 import { account, deadLettered } from "../../emulator/chaos/accounting";
-import { RequestRecord } from "../../emulator/chaos/load";
+import { rawFailures, RequestRecord } from "../../emulator/chaos/load";
 
 function view(
   id: string,
@@ -33,6 +33,7 @@ const accepted = (n: number, kind: "sync" | "async" = "async", status = 202): Re
   status,
   latencyMs: 1,
   invocationId: randomUUID(),
+  retried: 0,
 });
 
 describe("chaos accounting: every accepted invocation followed to its end", () => {
@@ -50,6 +51,7 @@ describe("chaos accounting: every accepted invocation followed to its end", () =
       status: 503,
       latencyMs: 1,
       error: "ServiceUnavailable",
+      retried: 2,
     };
     const wrongSync: RequestRecord = { ...accepted(8, "sync", 200), correct: false };
     const views = new Map<string, InvocationView>([
@@ -122,5 +124,16 @@ describe("chaos accounting: every accepted invocation followed to its end", () =
       },
     });
     expect([...ids]).to.deep.equal([id]);
+  });
+
+  it("counts raw failed requests apart from what the caller saw", () => {
+    const retriedThenOk: RequestRecord = { ...accepted(1), retried: 3 };
+    const gaveUp: RequestRecord = {
+      ...accepted(2),
+      invocationId: undefined,
+      error: "ServiceUnavailable",
+      retried: 4,
+    };
+    expect([accepted(3), retriedThenOk, gaveUp].map(rawFailures)).to.deep.equal([0, 3, 5]);
   });
 });

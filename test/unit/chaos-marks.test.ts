@@ -53,6 +53,7 @@ class FakeWorld {
     kill: (instanceId) => this.kill(instanceId),
     pause: () => undefined,
     resume: () => undefined,
+    terminate: () => Promise.resolve(),
     redis: undefined,
     queueEndpoint: { setCut: () => undefined },
     reconciler: {
@@ -68,7 +69,7 @@ class FakeWorld {
       this.slow(() => {
         if (this.serving === undefined)
           throw new PlatformUnreachableError("http://fake", "503 from the edge");
-        return { status: "ok" as const, instanceId: this.serving };
+        return { status: "ok" as const, instanceId: this.serving, serving: "serving" as const };
       }),
     workers: () =>
       this.slow(() => {

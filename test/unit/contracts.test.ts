@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import { z } from "zod";
-import { DeployFunctionRequest, Heartbeat, InvocationTask, TaskFunction } from "../../contracts";
+import {
+  DeployFunctionRequest,
+  Heartbeat,
+  IdempotencyKey,
+  InvocationTask,
+  MAX_IDEMPOTENCY_KEY_CHARS,
+  TaskFunction,
+} from "../../contracts";
 
 describe("contracts", () => {
   it("fills deploy defaults and demands exactly one of source or zip", () => {
@@ -89,5 +96,29 @@ describe("contracts", () => {
       ["warmStarts", -1],
       ["startedAt", "0"],
     ]);
+  });
+
+  it("parses an Idempotency-Key: a bare or quoted string of bounded length, nothing else", () => {
+    const uuid = randomUUID();
+    expect(IdempotencyKey.parse(uuid)).to.equal(uuid);
+    expect(IdempotencyKey.parse(`"${uuid}"`), "a Structured Field string is unquoted").to.equal(uuid);
+    expect(IdempotencyKey.parse("order-42:retry_1/A+b=")).to.equal("order-42:retry_1/A+b=");
+    expect(IdempotencyKey.parse("k".repeat(MAX_IDEMPOTENCY_KEY_CHARS))).to.have.length(
+      MAX_IDEMPOTENCY_KEY_CHARS,
+    );
+    for (const bad of [
+      "",
+      '""',
+      "k".repeat(MAX_IDEMPOTENCY_KEY_CHARS + 1),
+      "two words",
+      "a, b",
+      'quo"te',
+      "back\\slash",
+      "caf\u00e9",
+      "tab\there",
+      '"unterminated',
+    ]) {
+      expect(IdempotencyKey.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
+    }
   });
 });

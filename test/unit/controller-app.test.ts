@@ -8,7 +8,7 @@ import { FunctionStore } from "../../services/controller/function-store";
 import { createApp } from "../../services/controller/http/app";
 import { InflightTracker } from "../../services/controller/inflight";
 import { TaskQueue } from "../../services/controller/task-queue";
-import { RECORD, usualAppDeps } from "../fixtures/controller";
+import { fakeInvocations, RECORD, usualAppDeps } from "../fixtures/controller";
 
 /** The HTTP layer against fakes of its interfaces: the failure modes that are hard to cause for real. */
 const record = RECORD;
@@ -67,6 +67,7 @@ class FakeResults {
     return new Promise((resolve) => this.held.set(id, () => resolve(result)));
   }
   cancel() {}
+  deliver() {}
   finishAll(): void {
     for (const [id, finish] of this.held) {
       this.held.delete(id);
@@ -94,14 +95,12 @@ describe("controller HTTP layer (fakes at the interfaces)", () => {
       envSealer: new EnvSealer("e".repeat(32)),
       functions: new FakeFunctions(),
       queue,
-      invocations: {
-        recordQueued: () => Promise.resolve(),
+      invocations: fakeInvocations({
         forget: (id: string) => {
           forgotten.push(id);
           return Promise.resolve();
         },
-        view: () => Promise.resolve(undefined),
-      },
+      }),
       results,
       inflight,
       ...usualAppDeps(log),

@@ -29,7 +29,7 @@ import { errorResponse, STATUS } from "../../services/controller/http/error-resp
 import { InflightTracker } from "../../services/controller/inflight";
 import { InvocationRecords } from "../../services/controller/invocation-records";
 import { SqsTaskQueue } from "../../services/controller/sqs-task-queue";
-import { TASK, usualAppDeps } from "../fixtures/controller";
+import { fakeInvocations, TASK, usualAppDeps } from "../fixtures/controller";
 
 /** Errors by type: each cause's class, the one table from code to status, and the adapters' translation. */
 const log = createLogger("test", "silent");
@@ -42,6 +42,7 @@ const DOCUMENTED_STATUS: Record<ErrorCode, number> = {
   Conflict: 409,
   PayloadTooLarge: 413,
   TooManyRequests: 429,
+  IdempotencyKeyReused: 422,
   FunctionError: 500,
   FunctionTimedOut: 500,
   InternalError: 500,
@@ -341,11 +342,12 @@ describe("the function store translates S3 and DynamoDB errors", () => {
 
 describe("the invocation records translate Redis outages", () => {
   const id = "00000000-0000-4000-8000-000000000001";
-  const failing = (err: Error) => ({
-    recordQueued: () => Promise.reject(err),
-    forget: () => Promise.reject(err),
-    view: () => Promise.reject(err),
-  });
+  const failing = (err: Error) =>
+    fakeInvocations({
+      recordQueued: () => Promise.reject(err),
+      forget: () => Promise.reject(err),
+      view: () => Promise.reject(err),
+    });
 
   it("a command refused for want of a connection is a StoreUnavailableError, by the client's state", async () => {
     const refused = new Error("Stream isn't writeable and enableOfflineQueue options is false");
@@ -412,12 +414,13 @@ describe("the HTTP layer answers by error type", () => {
       envSealer: new EnvSealer("e".repeat(32)),
       functions,
       queue: { send: () => Promise.resolve(), approximateDepth: () => 0, close: () => Promise.resolve() },
-      invocations: {
-        recordQueued: () => Promise.resolve(),
-        forget: () => Promise.resolve(),
-        view: () => Promise.resolve(undefined),
+      invocations: fakeInvocations(),
+      results: {
+        wait: () => Promise.resolve(undefined),
+        cancel: () => undefined,
+        deliver: () => undefined,
+        size: 0,
       },
-      results: { wait: () => Promise.resolve(undefined), cancel: () => undefined, size: 0 },
       inflight: new InflightTracker(),
       ...usualAppDeps(log),
     });

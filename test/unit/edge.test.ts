@@ -194,6 +194,33 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
     }
   });
 
+  it("with a remap delay, carries traffic to the new instance only once the delay has passed", async () => {
+    const p = await freePort();
+    const slow = new ElasticIpEdge({
+      port: p,
+      allocationId: "eipalloc-1",
+      ec2,
+      refreshMs: 60_000,
+      remapDelayMs: 300,
+      targetOf: (id) => {
+        const i = instances.get(id);
+        return i === undefined ? undefined : { host: "127.0.0.1", port: i.port };
+      },
+    });
+    await slow.start();
+    try {
+      expect(slow.instanceId, "the first association applies at once").to.equal("i-a");
+      ec2.associatedWith = "i-b";
+      await slow.refresh();
+      expect((await request(p, false)).body, "still the old instance").to.equal("i-a:GET /x?y=1");
+      await new Promise((r) => setTimeout(r, 320));
+      await slow.refresh();
+      expect((await request(p, false)).body).to.equal("i-b:GET /x?y=1");
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("keeps the last association while DescribeAddresses fails", async () => {
     ec2.failing = true;
     try {

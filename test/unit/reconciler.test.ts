@@ -11,6 +11,7 @@ const TIMING: ScalingTiming = {
   healthCheckIntervalMs: 10,
   unhealthyThreshold: 1,
   healthCheckGraceMs: 0,
+  eipRemapDelayMs: 0,
 };
 
 /** Lets every promise chain started so far run to its next wait on the clock. */

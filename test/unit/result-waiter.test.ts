@@ -97,4 +97,24 @@ describe("ResultWaiter", () => {
     t.waiter.close();
     expect(await still).to.equal(undefined);
   });
+
+  it("hands one result to every request waiting for the invocation (repeats of an Idempotency-Key)", async () => {
+    const t = setup();
+    const waits = [t.waiter.wait(id(9), 60_000), t.waiter.wait(id(9), 60_000), t.waiter.wait(id(9), 60_000)];
+    expect(t.waiter.size).to.equal(3);
+    t.publish(result(id(9), 7));
+    for (const answer of await Promise.all(waits)) expect(answer).to.deep.include({ result: 7 });
+    expect(t.waiter.size).to.equal(0);
+  });
+
+  it("ends only the wait that ran out; the others of the invocation still get its result", async () => {
+    const t = setup();
+    const short = t.waiter.wait(id(10), 20);
+    const long = t.waiter.wait(id(10), 60_000);
+    expect(await short).to.equal(undefined);
+    expect(t.waiter.size).to.equal(1);
+    t.waiter.deliver(result(id(10), "found later"));
+    expect(await long).to.deep.include({ result: "found later" });
+    expect(t.waiter.size).to.equal(0);
+  });
 });

@@ -141,7 +141,7 @@ export class DockerBackend implements Backend {
             labels: this.context.labels,
             privateIp: identity.privateIp,
             networks: controller
-              ? [{ name: network("public") }, { name: network("private"), aliases: ["controller"] }]
+              ? [{ name: network("public") }, { name: network("private") }]
               : [{ name: network("private") }],
           },
           onLine,

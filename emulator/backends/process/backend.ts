@@ -1,7 +1,8 @@
 /**
  * The process backend: moto, Redis and the queue service (the platform's SQS, docs/queue.md) as child
  * processes on 127.0.0.1 (or given endpoints), the SQS endpoint as a TCP proxy in front of the queue, the Elastic IP edge in this process, one metadata server per instance, and
- * each instance's service as a Node.js process running the same entry file the AMI runs.
+ * each instance's service as a Node.js process running the same entry file the AMI runs, with its log
+ * file and CloudWatch agent beside it (log-agent/sidecar.ts) for as long as the instance lives.
  */
 import { chownSync, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,6 +12,7 @@ import { sweepWorkerCgroups } from "../../../services/worker/sandbox/cgroups";
 import { AwsEmulator, startMoto } from "../../aws-emulator";
 import { CloudResources } from "../../cloud-resources";
 import { ElasticIpEdge } from "../../edge";
+import { LogSidecar } from "../../log-agent/sidecar";
 import { ManagedProcess } from "../../managed-process";
 import { MetadataServer } from "../../metadata-server";
 import { freePort } from "../../ports";
@@ -120,12 +122,14 @@ export class ProcessBackend implements Backend {
     resources: CloudResources,
     ec2: EC2Client,
     targetOf: (instanceId: string) => { host: string; port: number } | undefined,
+    options: { remapDelayMs?: number } = {},
   ): Promise<ElasticIpView> {
     const edge = new ElasticIpEdge({
       port: this.context.edgePort,
       allocationId: resources.eipAllocationId,
       ec2,
       targetOf,
+      remapDelayMs: options.remapDelayMs,
     });
     await edge.start();
     return edge;
@@ -141,9 +145,20 @@ export class ProcessBackend implements Backend {
     });
     const port = identity.role === "controller" ? await freePort() : undefined;
     const uidBase = identity.role === "worker" ? 100_000 + (this.workerLaunches++ % 100) * 1000 : 0;
+    const logs = new LogSidecar({
+      instanceId: identity.instanceId,
+      role: identity.role,
+      instanceRoot: path.join(this.instancesRoot, identity.instanceId),
+      logGroup: `/${this.context.prefix}/${identity.role}`,
+      awsEndpoint: this.awsEndpoint,
+      labels: this.context.labels,
+      onAgentLine: (line, stream) => this.context.onLog(`agent ${identity.instanceId}`, line, stream),
+    });
+    let outputClosed: Promise<unknown> = Promise.resolve();
     return {
       port,
       start: async (service, onLine) => {
+        logs.start();
         const metadataEndpoint = await metadata.start();
         const where = withBackendVars(service, {
           PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -158,14 +173,24 @@ export class ProcessBackend implements Backend {
             ? { FAAS_HOST: "127.0.0.1", FAAS_PORT: String(port) }
             : { FAAS_CONTROLLER_URL: `http://127.0.0.1:${this.context.edgePort}` }),
         });
-        return this.spawn(
+        const handle = await this.spawn(
           identity,
           identity.role === "worker" ? this.workerHost(identity, where, uidBase) : where,
-          onLine,
+          (line, stream) => {
+            logs.append(line);
+            onLine(line, stream);
+          },
         );
+        outputClosed = new Promise((resolve) => handle.child.once("close", resolve));
+        return handle;
       },
       healthTarget: () => Promise.resolve(port === undefined ? undefined : { host: "127.0.0.1", port }),
-      release: () => metadata.stop(),
+      // The service's last lines are in its pipe until it closes: appended first, then the agent stops.
+      release: async () => {
+        await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+        await logs.stop();
+        await metadata.stop();
+      },
     };
   }
 
@@ -213,6 +238,11 @@ export class ProcessBackend implements Backend {
     return out;
   }
 
+  /** Where process instances of this environment keep their log file and agent state. */
+  private get instancesRoot(): string {
+    return path.join(os.tmpdir(), `faas-instances-${this.context.envId}`);
+  }
+
   /** Where process instances of this environment keep unpacked function code. */
   private get codeRoot(): string {
     return path.join(os.tmpdir(), `faas-code-${this.context.envId}`);
@@ -222,6 +252,7 @@ export class ProcessBackend implements Backend {
     await this.proxy.stop();
     await Promise.allSettled([this.redis?.stop(), this.moto?.stop(), this.queue?.stop()]);
     rmSync(this.codeRoot, { recursive: true, force: true });
+    rmSync(this.instancesRoot, { recursive: true, force: true });
     // Workers killed along the way left their (empty) sandbox cgroups behind.
     await sweepWorkerCgroups().catch(() => undefined);
   }

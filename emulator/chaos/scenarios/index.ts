@@ -1,12 +1,22 @@
 /** The registry of chaos scenarios, in the order a full run plays them. One file per scenario. */
 import { Scenario } from "../context";
 import { controllerKill } from "./controller-kill";
+import { controllerPause } from "./controller-pause";
+import { controllerReplace } from "./controller-replace";
 import { queueCut } from "./queue-cut";
 import { redisRestart } from "./redis-restart";
 import { workerKill } from "./worker-kill";
 import { workerPause } from "./worker-pause";
 
-export const SCENARIOS = [controllerKill, workerKill, workerPause, redisRestart, queueCut] as const;
+export const SCENARIOS = [
+  controllerKill,
+  controllerPause,
+  controllerReplace,
+  workerKill,
+  workerPause,
+  redisRestart,
+  queueCut,
+] as const;
 
 export type ScenarioName = (typeof SCENARIOS)[number]["name"];
 

@@ -8,7 +8,7 @@
  * where this API answers 404 for every method it does not serve.
  */
 import express from "express";
-import { NotFoundError } from "../errors";
+import { NotFoundError, NotServingError } from "../errors";
 import { bearerAuth } from "./auth";
 import { AppDeps } from "./deps";
 import { errorHandler } from "./error-response";
@@ -32,6 +32,7 @@ export function createApp(deps: AppDeps): express.Express {
   const apiKey = bearerAuth(deps.apiKey);
   const functionCache = new FunctionCache(deps.functions, 2000);
   healthRoutes(app, deps, apiKey);
+  app.use(onlyWhileServing(deps));
   functionRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxCodeBytes) }, functionCache);
   invocationRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxEventBytes) }, functionCache);
   workerRoutes(app, deps, { apiKey, heartbeatBody: rawBody(HEARTBEAT_MAX_BYTES) });
@@ -41,6 +42,27 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(errorHandler(deps.log));
   return app;
+}
+
+/**
+ * Past /healthz and /metrics, a controller answers only while it serves: a standby or a stopping
+ * controller answers 503 with Retry-After, and the caller's retry reaches the one that serves.
+ */
+function onlyWhileServing(deps: Pick<AppDeps, "serving">): express.RequestHandler {
+  return (_req, _res, next) => {
+    const state = deps.serving?.() ?? "serving";
+    if (state === "serving") {
+      next();
+      return;
+    }
+    next(
+      new NotServingError(
+        state === "standby"
+          ? "this controller is the standby: the active controller serves at the Elastic IP; retry"
+          : "this controller is stopping; retry shortly",
+      ),
+    );
+  };
 }
 
 /** Counts every answer by route pattern (not path: a path names a function) and status. */

@@ -1,8 +1,8 @@
 import { EnvSealer } from "../../common/env-seal";
-import { InvocationStore } from "../../common/invocation-store";
 import { Logger } from "../../common/logger";
 import { FunctionStore } from "../function-store";
 import { InflightTracker } from "../inflight";
+import { InvocationRecordsApi } from "../invocation-records";
 import { KnownFunctions } from "../known-functions";
 import { Metrics } from "../metrics";
 import { ResultWaiter } from "../result-waiter";
@@ -10,16 +10,21 @@ import { TaskQueue } from "../task-queue";
 import { WorkerRegistry } from "../worker-registry";
 
 /** What the HTTP API is built from; main.ts wires the real ones, the unit tests fakes. */
+/** Whether this controller serves the API now (main.ts: its role, and whether it is stopping). */
+export type ServingState = "serving" | "standby" | "draining";
+
 export interface AppDeps {
   instanceId: () => string;
+  /** Serving, the standby of another controller, or stopping; "serving" when absent. */
+  serving?: () => ServingState;
   apiKey: string;
   workerSecret: string;
   /** Seals each task's env vars; only workers (and this controller) hold its key. */
   envSealer: EnvSealer;
   functions: FunctionStore;
   queue: TaskQueue;
-  invocations: Pick<InvocationStore, "recordQueued" | "forget" | "view">;
-  results: Pick<ResultWaiter, "wait" | "cancel" | "size">;
+  invocations: InvocationRecordsApi;
+  results: Pick<ResultWaiter, "wait" | "cancel" | "deliver" | "size">;
   /** Invocations accepted here without a result yet: the per-function concurrency limit. */
   inflight: InflightTracker;
   /** Told of deploys and removals made here, so their results count under the function at once. */
@@ -44,4 +49,11 @@ export interface AppDeps {
    */
   inflightGraceMs: number;
   heartbeatIntervalMs: number;
+  /** Repeats of an Idempotency-Key (docs/idempotency.md). */
+  idempotency: {
+    /** A claim still pending after this long lost its controller: a repeat takes it over. */
+    pendingStaleMs: number;
+    /** How often a repeat looks at a pending claim. */
+    pollMs: number;
+  };
 }

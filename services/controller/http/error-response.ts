@@ -9,6 +9,7 @@ import { Logger } from "../../common/logger";
 import {
   ControllerError,
   InvalidRequestError,
+  NotServingError,
   PayloadTooLargeError,
   SyncWaitTimeoutError,
   TooManyRequestsError,
@@ -21,6 +22,7 @@ export const STATUS: Record<ErrorCode, number> = {
   Conflict: 409,
   PayloadTooLarge: 413,
   TooManyRequests: 429,
+  IdempotencyKeyReused: 422,
   FunctionError: 500,
   FunctionTimedOut: 500,
   InternalError: 500,
@@ -47,7 +49,8 @@ export function errorResponse(err: unknown): ErrorResponse {
   }
   const headers: Record<string, string> = {};
   let invocationId: string | undefined;
-  if (known instanceof TooManyRequestsError) headers["retry-after"] = String(known.retryAfterSeconds);
+  if (known instanceof TooManyRequestsError || known instanceof NotServingError)
+    headers["retry-after"] = String(known.retryAfterSeconds);
   if (known instanceof SyncWaitTimeoutError) {
     invocationId = known.invocationId;
     headers[HEADER.invocationId] = invocationId;
@@ -57,7 +60,8 @@ export function errorResponse(err: unknown): ErrorResponse {
     status,
     headers,
     body: errorBody(known.code, known.message, invocationId),
-    logged: status >= 500 && known.code !== "GatewayTimeout",
+    // Neither a slow function nor a standby's refusal is a failure of the platform.
+    logged: status >= 500 && known.code !== "GatewayTimeout" && !(known instanceof NotServingError),
   };
 }
 

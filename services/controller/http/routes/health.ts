@@ -1,14 +1,14 @@
-/** `GET /healthz` (liveness, open) and `GET /metrics` (Prometheus text, behind the API key). */
+/** `GET /healthz` (liveness, open; says whether this controller serves, is the standby or is stopping) and `GET /metrics` (Prometheus text, behind the API key). */
 import { IRouter, RequestHandler } from "express";
 import { AppDeps } from "../deps";
 
 export function healthRoutes(
   router: IRouter,
-  deps: Pick<AppDeps, "instanceId" | "metrics" | "queue" | "results">,
+  deps: Pick<AppDeps, "instanceId" | "metrics" | "queue" | "results" | "serving">,
   apiKey: RequestHandler,
 ): void {
   router.get("/healthz", (_req, res) => {
-    res.json({ status: "ok", instanceId: deps.instanceId() });
+    res.json({ status: "ok", instanceId: deps.instanceId(), serving: deps.serving?.() ?? "serving" });
   });
 
   // Behind the key: the metrics name every function and show the platform's load (Prometheus sends
