@@ -2,9 +2,13 @@
  * The local cloud's own control API on 127.0.0.1, for `faas dev status|activities|kill|pause|resume`.
  * It acts on instances the way an operator (or a chaos experiment) would on EC2. Every call needs the
  * token written to the CLI's state file (mode 600): any process of the machine reaches the loopback.
+ * `/status` includes each log group's Error lines of the last hour, counted incrementally
+ * (cloudwatch/error-count.ts) so the call stays fast.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
+import type { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { ErrorLineCounter, GroupErrorCount } from "./cloudwatch/error-count";
 import { InstanceInfo } from "./environment";
 import { ScalingActivity } from "./reconciler";
 
@@ -15,7 +19,12 @@ export interface AdminTarget {
   readonly awsEndpoint: string;
   readonly redisUrl: string;
   readonly runtime: { readonly kind: string };
-  readonly resources: { readonly eipAllocationId: string; readonly eipPublicIp: string };
+  readonly resources: {
+    readonly eipAllocationId: string;
+    readonly eipPublicIp: string;
+    readonly logGroups: { readonly controller: string; readonly worker: string };
+  };
+  readonly clients: { readonly logs: CloudWatchLogsClient };
   readonly elasticIpHolder: string | undefined;
   readonly reconciler: { list(): ScalingActivity[] };
   list(): InstanceInfo[];
@@ -33,6 +42,8 @@ export interface EnvironmentStatus {
   runtime: string;
   elasticIp: { allocationId: string; publicIp: string; instanceId: string | null };
   instances: InstanceInfo[];
+  /** Each log group's Error lines (its metric filters evaluated over the shipped events); `/status` only. */
+  logs?: GroupErrorCount[];
 }
 
 export function environmentStatus(env: AdminTarget): EnvironmentStatus {
@@ -95,6 +106,10 @@ export async function startAdminServer(
   env: AdminTarget,
 ): Promise<{ url: string; token: string; close: () => Promise<void> }> {
   const token = randomBytes(24).toString("base64url");
+  const errorLines = new ErrorLineCounter(env.clients.logs, [
+    env.resources.logGroups.controller,
+    env.resources.logGroups.worker,
+  ]);
   const server = http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
@@ -108,7 +123,14 @@ export async function startAdminServer(
         },
       });
     const action = /^\/instances\/([\w-]+)\/(kill|pause|resume|terminate)$/.exec(req.url ?? "");
-    if (req.method === "GET" && req.url === "/status") return send(200, environmentStatus(env));
+    if (req.method === "GET" && req.url === "/status") {
+      const status = environmentStatus(env);
+      void errorLines
+        .counts()
+        .then((logs) => send(200, { ...status, logs }))
+        .catch(() => send(200, status));
+      return;
+    }
     if (req.method === "GET" && req.url === "/activities")
       return send(200, { Activities: env.reconciler.list() });
     if (req.method === "POST" && action) {

@@ -43,6 +43,8 @@ export interface CloudResources {
   eipTag: string;
   publicSubnetId: string;
   privateSubnetId: string;
+  /** Each role's log group, where its instances' agents ship (`/<prefix>/<role>`). */
+  logGroups: { controller: string; worker: string };
 }
 
 export interface ResourceOptions {
@@ -154,14 +156,15 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
       }),
     ));
 
-  for (const logGroupName of [`/${o.prefix}/controller`, `/${o.prefix}/worker`]) {
+  const logGroups = { controller: `/${o.prefix}/controller`, worker: `/${o.prefix}/worker` };
+  for (const logGroupName of Object.values(logGroups)) {
     await c.logs.send(new CreateLogGroupCommand({ logGroupName })).catch(ignore(/AlreadyExists/));
   }
   // moto stores the filter and never evaluates it: `faas logs --errors` and the chaos report do
   // (emulator/cloudwatch/metric-filter.ts), reading it back from here.
   await c.logs.send(
     new PutMetricFilterCommand({
-      logGroupName: `/${o.prefix}/controller`,
+      logGroupName: logGroups.controller,
       filterName: `${o.prefix}-controller-errors`,
       filterPattern: CONTROLLER_ERROR_FILTER.pattern,
       metricTransformations: [{ ...CONTROLLER_ERROR_FILTER.metric, metricValue: "1", defaultValue: 0 }],
@@ -178,6 +181,7 @@ export async function createCloudResources(c: Clients, o: ResourceOptions): Prom
     eipTag,
     publicSubnetId,
     privateSubnetId,
+    logGroups,
   };
 }
 

@@ -23,6 +23,7 @@ export function renderStatus(status: EnvironmentStatus, workers: WorkerList | un
     "",
     table([["ROLE", "INSTANCE", "STATE", "PID", "ELASTIC IP"], ...rows]),
     "",
+    ...logLines(status.logs),
   ];
   if (workers === undefined) {
     lines.push("registered workers: controller not reachable");
@@ -60,6 +61,31 @@ export function table(rows: string[][]): string {
           .trimEnd(),
     )
     .join("\n");
+}
+
+/** Each log group's Error lines, as its metric filters count them over the shipped events. */
+function logLines(logs: EnvironmentStatus["logs"]): string[] {
+  if (logs === undefined || logs.length === 0) return [];
+  const hours = (logs[0]?.windowMs ?? 3600_000) / 3600_000;
+  const rows = logs.map((g) => {
+    const behind = Date.now() - g.countedUpTo > 60_000 ? ` (counted up to ${clock(g.countedUpTo)})` : "";
+    return [
+      g.group,
+      g.filters.length === 0 ? "(no metric filter)" : g.filters.join(" | "),
+      g.filters.length === 0 ? "-" : `${g.errorLines}${behind}`,
+      g.last === undefined ? "" : `${clock(g.last.at)} ${g.last.stream}`,
+      g.unavailable === undefined ? "" : `not read: ${g.unavailable}`,
+    ];
+  });
+  return [
+    `error lines (CloudWatch Logs, metric filters evaluated here over the last ${hours} h):`,
+    table([["LOG GROUP", "METRIC FILTER", "ERROR LINES", "LAST", ""], ...rows]),
+    "",
+  ];
+}
+
+function clock(at: number): string {
+  return new Date(at).toISOString().slice(11, 19);
 }
 
 /** What the workers' function sandboxes guarantee here, once per distinct set (docs/isolation.md). */

@@ -17,6 +17,8 @@ export interface ChaosTarget {
   readonly endpoint: string;
   /** Instances of a role that are up (not terminated, not unhealthy). */
   live(role: Role): readonly { readonly instanceId: string }[];
+  /** Every instance with its state (booting ones are "pending"). */
+  list(): readonly { readonly instanceId: string; readonly role: Role; readonly state: string }[];
   kill(instanceId: string): void;
   pause(instanceId: string): void;
   resume(instanceId: string): void;
@@ -60,6 +62,8 @@ export interface ScenarioContext {
   check(name: string, ok: boolean, detail: string): void;
   /** An invocation the scenario made itself: followed to its end with the load's. */
   track(record: RequestRecord): void;
+  /** The instance the fault hits: the report shows its last lines, as read back from CloudWatch Logs. */
+  victim(role: Role, instanceId: string): void;
   /** Starts probing now; the watcher is stopped when the scenario ends, if not before. */
   watch<T>(what: string, probe: Probe<T>, options: WatchOptions): Watcher<T>;
 }

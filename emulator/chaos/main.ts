@@ -53,7 +53,15 @@ async function main(): Promise<void> {
       visibilityTimeoutS: args["visibility-timeout-s"],
       queueCutMs: args["queue-cut-ms"],
       redisDownMs: args["redis-down-ms"],
-      patienceMs: scaling.bootDelayMs + scaling.detectionDelayMs + 60_000,
+      // The slowest recovery the group can make: a hung controller still in its health-check grace
+      // period is noticed only once the grace ends, then terminated and replaced.
+      patienceMs:
+        scaling.healthCheckGraceMs +
+        scaling.healthCheckIntervalMs * scaling.unhealthyThreshold +
+        scaling.detectionDelayMs +
+        scaling.terminationDelayMs +
+        scaling.bootDelayMs +
+        60_000,
     },
     outDir: path.resolve(args.out),
     log: (line) => process.stdout.write(`${line}\n`),

@@ -2,6 +2,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { RequestRecord } from "./load";
+import type { LogLine } from "./instance-logs";
 import { ms, ScenarioResult } from "./result";
 
 export function renderTable(results: ScenarioResult[]): string {
@@ -17,6 +18,7 @@ export function renderTable(results: ScenarioResult[]): string {
     "completed",
     "lost",
     "ran twice",
+    "error lines",
     "result",
   ];
   const rows = results.map((r) => [
@@ -31,6 +33,7 @@ export function renderTable(results: ScenarioResult[]): string {
     String(r.invocations.completed),
     String(r.invocations.lost),
     String(r.invocations.executedTwice),
+    r.logs === undefined ? "-" : r.logs.unreadable !== undefined ? "unreadable" : String(r.logs.errors.count),
     r.passed ? "PASS" : "FAIL",
   ]);
   const all = [head, ...rows];
@@ -71,13 +74,15 @@ ${timeline(
 )}
 <table><tr><th>detect</th><th>replace</th><th>EIP serves</th><th>steady</th><th>raw failed requests</th><th>client-visible errors</th><th>accepted</th><th>completed</th><th>lost</th><th>ran twice</th></tr>
 <tr><td>${ms(r.marks.detected)}</td><td>${ms(r.marks.replaced ?? r.marks.reRegistered)}</td><td>${ms(r.marks.eipServes)}</td><td>${ms(r.marks.steady)}</td><td>${r.requests.rawFailedDuringFault}</td><td>${r.requests.failedDuringFault}/${r.requests.total}</td><td>${r.invocations.accepted}</td><td>${r.invocations.completed}</td><td>${r.invocations.lost}</td><td>${r.invocations.executedTwice}</td></tr></table>
-<ul>${checks}</ul></section>`;
+<ul>${checks}</ul>
+${logSection(r)}</section>`;
     })
     .join("\n");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Chaos report</title><style>
 body{font:14px system-ui,sans-serif;margin:2em;max-width:1000px}section{margin:2em 0;border-top:1px solid #ccc}
 .meta{overflow-wrap:anywhere;font-size:12px;color:#444}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px}li.ok{color:#176f2c}li.bad{color:#b00020}
-.legend span{display:inline-block;margin-right:1em}</style></head><body>
+.legend span{display:inline-block;margin-right:1em}
+pre.log{font-size:11px;background:#f6f6f6;padding:6px;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body>
 <h1>Chaos report</h1><p class="meta">${esc(
     Object.entries(meta)
       .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
@@ -140,6 +145,33 @@ function timeline(r: ScenarioResult, records: RequestRecord[]): string {
     )
     .join("");
   return `<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="requests over time">${fault}${bars}<line x1="0" x2="${width}" y1="${mid}" y2="${mid}" stroke="#999"/>${marks}${ticks}<text x="${width - 150}" y="12" font-size="10" fill="#666">peak ${peak} requests / 0.5 s</text></svg>`;
+}
+
+/** The scenario's error lines and its victim's last lines, as read back from CloudWatch Logs. */
+function logSection(r: ScenarioResult): string {
+  const logs = r.logs;
+  if (logs === undefined) return "";
+  if (logs.unreadable !== undefined)
+    return `<h3>CloudWatch Logs</h3><p class="bad">could not be read: ${esc(logs.unreadable)}</p>`;
+  const filters = logs.errors.filters.map((f) => `${f.group} ${f.pattern}`).join(", ") || "none";
+  const shown =
+    logs.errors.count > logs.errors.lines.length ? ` (the first ${logs.errors.lines.length} shown)` : "";
+  const errors =
+    logs.errors.lines.length === 0
+      ? ""
+      : `<pre class="log">${esc(logs.errors.lines.map(logLine).join("\n"))}</pre>`;
+  const victim =
+    logs.victim === undefined
+      ? ""
+      : `<h3>last lines of ${esc(logs.victim.role)} ${esc(logs.victim.instanceId)} (${esc(logs.victim.group)}, ${logs.victim.lastLines.length} of ${logs.victim.total})</h3>` +
+        (logs.victim.lastLines.length === 0
+          ? "<p>none read back</p>"
+          : `<pre class="log">${esc(logs.victim.lastLines.map(logLine).join("\n"))}</pre>`);
+  return `<h3>error lines: ${logs.errors.count}${shown} <small>metric filters: ${esc(filters)}</small></h3>${errors}${victim}`;
+}
+
+function logLine(l: LogLine): string {
+  return `${new Date(l.at).toISOString()} ${l.stream} ${l.message}`;
 }
 
 function esc(s: string): string {

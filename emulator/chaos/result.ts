@@ -1,4 +1,6 @@
 /** What a chaos run measures and decides for each scenario: the shape of the journal, the table and the report. */
+import type { Role } from "../backends/backend";
+import type { ScenarioLogs } from "./instance-logs";
 import type { ScenarioName } from "./scenarios";
 
 export interface Check {
@@ -34,6 +36,13 @@ export interface ScenarioResult {
   invocations: InvocationAccount;
   checks: Check[];
   passed: boolean;
+  /** The instance the fault hit, when it hit one. */
+  victim?: { role: Role; instanceId: string };
+  /**
+   * What CloudWatch Logs holds of the scenario, read back once the run is over (instance-logs.ts):
+   * the lines the groups' metric filters count, and the victim's last lines.
+   */
+  logs?: ScenarioLogs;
 }
 
 /** Every invocation accepted during a scenario, followed to its end. */

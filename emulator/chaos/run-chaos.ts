@@ -13,6 +13,8 @@ import { FAST_TIMING, ScalingTiming } from "../reconciler";
 import { PlatformClient } from "../../client/platform-client";
 import { CHAOS_FUNCTION, CHECKABLE_FUNCTION, LoadGenerator } from "./load";
 import { renderTable, writeReports } from "./report";
+import { readScenarioLogs, shippingDelayMs } from "./instance-logs";
+import { hold } from "./platform-probes";
 import { ChaosSettings, ScenarioResult } from "./result";
 import { runScenario } from "./runner";
 import { scenario, ScenarioName } from "./scenarios";
@@ -95,6 +97,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
         await runScenario(scenario(name), { target: env, client, load, settings: o.settings, log }),
       );
     }
+    await readBackLogs(env, results, log);
   } finally {
     await load.stop();
     await env.stop();
@@ -117,4 +120,25 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRun> {
     );
   }
   return { results, passed: results.length > 0 && results.every((r) => r.passed), table, files };
+}
+
+/**
+ * Each scenario's error lines and its victim's last lines, from CloudWatch Logs while the environment
+ * still runs: terminated victims' agents shipped everything when their instance went; what live
+ * instances wrote up to the last scenario's end has had the agent's flush interval to arrive.
+ */
+async function readBackLogs(env: Environment, results: ScenarioResult[], log: (line: string) => void) {
+  const last = results.at(-1);
+  if (last === undefined) return;
+  // How long the agent may hold a line: a duration the configuration sets, not a condition to await.
+  await hold(last.endedAt + shippingDelayMs() - Date.now());
+  for (const r of results) {
+    r.logs = await readScenarioLogs(env.clients.logs, env.resources.logGroups, r);
+    const victim = r.logs.victim;
+    log(
+      `    ${r.name}: ${r.logs.unreadable ?? `${r.logs.errors.count} error lines`}${
+        victim === undefined ? "" : `; ${victim.total} lines of ${victim.role} ${victim.instanceId} read back`
+      }`,
+    );
+  }
 }

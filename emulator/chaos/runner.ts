@@ -31,6 +31,7 @@ export async function runScenario(
   const checks: Check[] = [];
   const own: RequestRecord[] = [];
   const watchers: Watcher<unknown>[] = [];
+  let victim: ScenarioResult["victim"];
   const ctx: ScenarioContext = {
     target: deps.target,
     client: deps.client,
@@ -41,6 +42,7 @@ export async function runScenario(
     log,
     check: (name, ok, detail) => checks.push({ name, ok, detail }),
     track: (record) => own.push(record),
+    victim: (role, instanceId) => (victim = { role, instanceId }),
     watch: (what, probe, options) => {
       const watcher = new Watcher(what, probe, options).start();
       watchers.push(watcher);
@@ -132,5 +134,6 @@ export async function runScenario(
     invocations,
     checks,
     passed,
+    victim,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The steady-state hypothesis — the Elastic IP serves, every worker of the group is registered, and a
- * probe invocation returns the right value — and a watcher that probes it throughout a scenario and
+ * The steady-state hypothesis — every controller of the group runs, the Elastic IP serves, every worker
+ * of the group is registered, and a probe invocation returns the right value — and a watcher that probes it throughout a scenario and
  * keeps every answer with its time. "Back to steady" is read from those answers: the first success of
  * the run of successes that ends the scenario, never the moment a scenario happened to ask.
  */
@@ -16,9 +16,13 @@ export const CONFIRMING_PROBES = 3;
 /** The hypothesis as a probe: holds (true) or says what does not hold. */
 export function steadyStateProbe(
   client: Pick<ChaosClient, "workers" | "invoke">,
-  target: Pick<ChaosTarget, "reconciler">,
+  target: Pick<ChaosTarget, "reconciler" | "list">,
 ): Probe<true> {
   return async (signal) => {
+    // The controller group back at capacity: with a standby, the next fault needs it booted.
+    const controllers = target.list().filter((i) => i.role === "controller" && i.state === "running").length;
+    const wanted = target.reconciler.group(GROUP.controller)?.desired ?? 1;
+    if (controllers < wanted) return notYet(`${controllers} of ${wanted} controllers running`);
     const { workers } = await client.workers({ signal });
     const desired = target.reconciler.group(GROUP.worker)?.desired ?? 0;
     if (workers.length < desired) return notYet(`${workers.length} of ${desired} workers registered`);

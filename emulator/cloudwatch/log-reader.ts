@@ -30,6 +30,8 @@ export interface ReadOptions {
   endTime?: number;
   /** Sent to CloudWatch as it is; the caller evaluates JSON patterns itself (moto does not). */
   filterPattern?: string;
+  /** Gives up (the read rejects) when this aborts. */
+  abortSignal?: AbortSignal;
 }
 
 /** Every event of the group in the window, oldest first. */
@@ -47,6 +49,7 @@ export async function readEvents(client: CloudWatchLogsClient, o: ReadOptions): 
         nextToken,
         limit: 10_000,
       }),
+      { abortSignal: o.abortSignal },
     );
     for (const e of page.events ?? [])
       out.push({
@@ -70,7 +73,8 @@ export function byTime(a: ReadEvent, b: ReadEvent): number {
   return a.timestamp - b.timestamp || ownTime(a) - ownTime(b);
 }
 
-function ownTime(e: ReadEvent): number {
+/** The line's own time (pino's `"time"`, to the millisecond), else the event's timestamp. */
+export function ownTime(e: ReadEvent): number {
   const iso = /"time":"([^"]+)"/.exec(e.message)?.[1];
   const t = iso === undefined ? NaN : Date.parse(iso);
   return Number.isNaN(t) ? e.timestamp : t;
@@ -86,11 +90,14 @@ export interface MetricFilterView {
 export async function metricFiltersOf(
   client: CloudWatchLogsClient,
   group: string,
+  abortSignal?: AbortSignal,
 ): Promise<MetricFilterView[]> {
   const out: MetricFilterView[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await client.send(new DescribeMetricFiltersCommand({ logGroupName: group, nextToken }));
+    const page = await client.send(new DescribeMetricFiltersCommand({ logGroupName: group, nextToken }), {
+      abortSignal,
+    });
     for (const f of page.metricFilters ?? []) {
       // moto filters by name prefix only when asked; keep this group's own.
       if (f.logGroupName !== undefined && f.logGroupName !== group) continue;

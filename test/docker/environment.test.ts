@@ -4,14 +4,18 @@
  * the edge on 127.0.0.1, restarts Redis without losing a stored result, refuses invocations while the
  * SQS endpoint is cut, leaves nothing behind, and passes the controller-kill chaos scenario.
  */
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { AsyncAccepted } from "../../contracts";
+import { readEvents } from "../../emulator/cloudwatch/log-reader";
 import Docker from "dockerode";
 import { runChaos } from "../../emulator/chaos/run-chaos";
 import { Environment } from "../../emulator/environment";
 import { freePort } from "../../emulator/ports";
 import { FAST_TIMING } from "../../emulator/reconciler";
-import { RETRY_BACKOFF, waitFor } from "../../emulator/wait";
+import { notYet, RETRY_BACKOFF, waitFor } from "../../emulator/wait";
 import { Api } from "../fixtures/environment";
 import { dockerOrSkipReason } from "./fixtures";
 
@@ -104,10 +108,68 @@ describe("docker: the Environment on the Docker runtime", function () {
       { timeoutMs: 20_000 },
     );
 
+    // The log agent's container beside the worker: `docker kill` its service, the group terminates
+    // the instance, and everything the service printed is in its stream of the worker group.
+    const victim = t.live("worker")[0]!.instanceId;
+    const agents = await docker.listContainers({
+      filters: JSON.stringify({ label: [`faas.env=${t.envId}`, "faas.part=agent"] }),
+    });
+    expect(
+      agents.map((c) => c.Labels["faas.instance"]),
+      "an agent container per instance",
+    ).to.include.members(t.live("worker").map((w) => w.instanceId));
+    const [service] = await docker.listContainers({
+      filters: JSON.stringify({ label: [`faas.instance=${victim}`, "faas.part=service"] }),
+    });
+    await docker.getContainer(service!.Id).kill();
+    const killedAt = Date.now();
+    await waitFor(
+      `${victim} terminated by its group`,
+      () => t.list().some((i) => i.instanceId === victim && i.state === "terminated"),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const printed = logs
+      .filter((l) => l.startsWith(`worker ${victim} | `))
+      .map((l) => l.slice(`worker ${victim} | `.length))
+      .filter((l) => !l.startsWith("instance unhealthy: "));
+    expect(printed.length, "the worker printed its boot lines").to.be.greaterThan(0);
+    const group = t.resources.logGroups.worker;
+    const shipped = await waitFor(
+      `${victim}'s lines in ${group}`,
+      async () => {
+        const messages = (await readEvents(t.clients.logs, { group, streams: [victim] })).map(
+          (e) => e.message,
+        );
+        return messages.length >= printed.length
+          ? messages
+          : notYet(`${messages.length} of ${printed.length}`);
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
+    process.stderr.write(
+      `      killed worker's ${shipped.length} lines readable ${Date.now() - killedAt} ms after docker kill
+`,
+    );
+    expect(shipped, "every line it printed, its last ones included, in order").to.deep.equal(printed);
+    await waitFor(
+      "its agent's container removed with the instance",
+      async () =>
+        (
+          await docker.listContainers({
+            all: true,
+            filters: JSON.stringify({ label: [`faas.instance=${victim}`] }),
+          })
+        ).length === 0,
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
+
     const envId = t.envId;
     await t.stop();
     env = undefined;
     expect(await leftBehind(envId), "containers and networks left behind").to.deep.equal([]);
+    expect(existsSync(path.join(os.tmpdir(), `faas-instances-${envId}`)), "the instances' folders").to.equal(
+      false,
+    );
   });
 
   it("passes the controller-kill chaos scenario on Docker", async function () {
@@ -139,5 +201,11 @@ describe("docker: the Environment on the Docker runtime", function () {
     expect(result.marks.eipServes, "the Elastic IP served again after the kill").to.be.a("number");
     expect(result.invocations.accepted, "the scenario sent invocations").to.be.greaterThan(0);
     expect(result.invocations.lost).to.equal(0);
+    // The killed controller's last lines, read back from its stream by the chaos report.
+    const victim = result.logs?.victim;
+    expect(result.logs?.unreadable).to.equal(undefined);
+    expect(victim?.instanceId).to.equal(result.victim?.instanceId);
+    expect(victim?.lastLines.length, "the killed controller's last lines").to.be.at.least(1);
+    expect(new Set(victim?.lastLines.map((l) => l.stream))).to.deep.equal(new Set([victim?.instanceId]));
   });
 });

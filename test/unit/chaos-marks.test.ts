@@ -50,6 +50,8 @@ class FakeWorld {
     endpoint: "http://fake",
     live: (role) =>
       role === "controller" ? [{ instanceId: this.controller }] : [...this.workers.values()].map((w) => w),
+    // The fake's controller is always running: its serving gap is the edge's (`serving`).
+    list: () => [{ instanceId: this.controller, role: "controller" as const, state: "running" }],
     kill: (instanceId) => this.kill(instanceId),
     pause: () => undefined,
     resume: () => undefined,

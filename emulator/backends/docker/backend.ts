@@ -2,7 +2,13 @@
  * The Docker backend: the infrastructure is a compose project (compose.ts) and each instance is a pair
  * of containers on its networks (containers.ts): controllers on the public and private networks,
  * workers on the private one only, reaching everything by network alias as through VPC endpoints.
+ * Each instance also has its log file on this host and its CloudWatch agent's container
+ * (agent-container.ts), except in a compose project's reconciler (`attachTo`), whose folders are not
+ * this host's, so a bind mount cannot share them (docs/logs.md).
  */
+import { rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import Docker from "dockerode";
 import { CloudResources } from "../../cloud-resources";
@@ -143,6 +149,16 @@ export class DockerBackend implements Backend {
             networks: controller
               ? [{ name: network("public") }, { name: network("private") }]
               : [{ name: network("private") }],
+            logAgent:
+              this.options.attachTo !== undefined
+                ? undefined
+                : {
+                    instanceRoot: path.join(this.instancesRoot, identity.instanceId),
+                    logGroup: `/${this.context.prefix}/${identity.role}`,
+                    network: this.compose.network("cloud"),
+                    onLine: (line, stream) =>
+                      this.context.onLog(`agent ${identity.instanceId}`, line, stream),
+                  },
           },
           onLine,
         );
@@ -163,8 +179,14 @@ export class DockerBackend implements Backend {
     return [];
   }
 
+  /** Where this environment's instances keep their log files and agent state (as the process backend). */
+  private get instancesRoot(): string {
+    return path.join(os.tmpdir(), `faas-instances-${this.context.envId}`);
+  }
+
   async stop(): Promise<void> {
     await this.watch?.stop();
     await this.compose.stop();
+    rmSync(this.instancesRoot, { recursive: true, force: true });
   }
 }

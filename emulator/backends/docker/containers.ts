@@ -5,7 +5,10 @@
  * namespace (joined to the spec's networks, with the instance id as an alias on each) and serves the
  * instance's metadata on 127.0.0.1:1338 (emulator/docker/metadata-main.ts); `<id>` runs the service in
  * that namespace. So the instance's metadata is reachable by that instance only, as on EC2, and chaos
- * acts on the parts AWS has: the process (kill, pause) and the network interface (disconnect).
+ * acts on the parts AWS has: the process (kill, pause) and the network interface (disconnect). With
+ * `logAgent`, a third, `<id>-agent`, is the instance's CloudWatch agent (agent-container.ts): the
+ * service's lines go to the instance's log file, and the agent ships them; it is stopped after the
+ * service, so the service's last lines are shipped.
  *
  * Where this differs from EC2: the instance shares the host's kernel and the address Docker gives it,
  * not the one moto recorded; the metadata service reports the spec's `privateIp`.
@@ -21,6 +24,7 @@ import { createInterface } from "node:readline";
 import Docker from "dockerode";
 import { Role } from "../backend";
 import { RunningInstance } from "../instance";
+import { AgentContainer } from "./agent-container";
 
 /** A container instance to start: the service's whole environment and where its interface attaches. */
 export interface InstanceSpec {
@@ -37,6 +41,15 @@ export interface InstanceSpec {
   networks?: { name: string; aliases?: string[] }[];
   /** The private address the instance's metadata service reports (local-ipv4). */
   privateIp?: string;
+  /** The instance's log file and CloudWatch agent (agent-container.ts); none when absent. */
+  logAgent?: {
+    /** The instance's folder on this host (its log file, the agent's configuration and state). */
+    instanceRoot: string;
+    logGroup: string;
+    /** A network where the AWS emulator is `aws`. */
+    network: string;
+    onLine: (line: string, stream: "stdout" | "stderr") => void;
+  };
 }
 
 export const LABEL_DOCKER_ENV = "faas.env";
@@ -154,6 +167,23 @@ export class DockerRuntime {
       await eni.start();
       await withTimeout(eniReady, this.options.eniReadyMs ?? 10_000).catch(() => undefined);
 
+      const logAgent = spec.logAgent;
+      const agent =
+        logAgent === undefined
+          ? undefined
+          : await AgentContainer.start(this.docker, {
+              name: `${prefix}-${spec.instanceId}-agent`,
+              image: `faas/controller:${tag}`,
+              instanceId: spec.instanceId,
+              role: spec.role,
+              instanceRoot: logAgent.instanceRoot,
+              logGroup: logAgent.logGroup,
+              network: logAgent.network,
+              labels,
+              onLine: logAgent.onLine,
+            });
+      instance.agent = agent;
+
       const worker = spec.role === "worker";
       const app = await this.docker.createContainer({
         name: `${prefix}-${spec.instanceId}`,
@@ -168,7 +198,10 @@ export class DockerRuntime {
           NetworkMode: `container:${eni.id}`,
         },
       });
-      await instance.attachService(app, onLine);
+      await instance.attachService(app, (line, stream) => {
+        agent?.append(line);
+        onLine(line, stream);
+      });
       return instance;
     } catch (err) {
       await instance.stop(0).catch(() => undefined);
@@ -192,6 +225,10 @@ export class DockerRuntime {
  */
 export class DockerInstance implements RunningInstance {
   private app: Docker.Container | undefined;
+  /** The instance's CloudWatch agent, when it has one. */
+  agent: AgentContainer | undefined;
+  /** Resolves when the service's output has been read to its end. */
+  private outputEnded: Promise<void> = Promise.resolve();
   private exitInfo: Exit | undefined;
   private hostPid: number | undefined;
   private paused = false;
@@ -231,8 +268,13 @@ export class DockerInstance implements RunningInstance {
       out.end();
       err.end();
     });
-    createInterface({ input: out }).on("line", (line) => onLine(line, "stdout"));
-    createInterface({ input: err }).on("line", (line) => onLine(line, "stderr"));
+    const lines = (input: PassThrough, name: "stdout" | "stderr") =>
+      new Promise<void>((resolve) =>
+        createInterface({ input })
+          .on("line", (line) => onLine(line, name))
+          .on("close", resolve),
+      );
+    this.outputEnded = Promise.all([lines(out, "stdout"), lines(err, "stderr")]).then(() => undefined);
     await app.start();
     // After the start: `wait` (condition not-running) answers at once for a container that is only
     // created, which would report a fresh instance as exited; after the start it also covers one that
@@ -278,7 +320,10 @@ export class DockerInstance implements RunningInstance {
     });
   }
 
-  /** SIGTERM, SIGKILL after the grace period, then both containers are removed. */
+  /**
+   * SIGTERM, SIGKILL after the grace period; the service's output read to its end, then the agent
+   * stopped (it ships what is left, as at an EC2 shutdown); then every container is removed.
+   */
   async stop(graceMs = 5000): Promise<void> {
     const app = this.app;
     if (app !== undefined) {
@@ -288,10 +333,12 @@ export class DockerInstance implements RunningInstance {
         await app.stop({ t: Math.ceil(graceMs / 1000) }).catch(() => undefined);
         await this.exited;
       }
+      await withTimeout(this.outputEnded, 2000).catch(() => undefined);
       await app.remove({ force: true }).catch(() => undefined);
     } else {
       this.finish({ code: null, signal: null });
     }
+    await this.agent?.stop(graceMs === 0 ? 0 : 15_000);
     await this.eni.remove({ force: true }).catch(() => undefined);
   }
 

@@ -16,6 +16,7 @@ export const controllerKill: Scenario<"controller-kill"> = {
     const { target, client, settings, marks } = ctx;
     const victim = target.live("controller")[0]?.instanceId;
     if (victim === undefined) throw new Error("no controller running");
+    ctx.victim("controller", victim);
     ctx.log(`    SIGKILL controller ${victim}`);
     const faultAt = ctx.fault.begin();
     target.kill(victim);

@@ -15,6 +15,7 @@ export const controllerPause: Scenario<"controller-pause"> = {
   async run(ctx) {
     const { target, client, settings, marks } = ctx;
     const victim = (await client.health({ signal: within(new AbortController().signal) })).instanceId;
+    ctx.victim("controller", victim);
     ctx.log(`    SIGSTOP controller ${victim}`);
     const faultAt = ctx.fault.begin();
     target.pause(victim);

@@ -15,6 +15,7 @@ export const controllerReplace: Scenario<"controller-replace"> = {
   async run(ctx) {
     const { target, client, settings, marks } = ctx;
     const victim = (await client.health({ signal: within(new AbortController().signal) })).instanceId;
+    ctx.victim("controller", victim);
     ctx.log(`    terminating controller ${victim} (SIGTERM, drain)`);
     const faultAt = ctx.fault.begin();
     const serving = ctx.watch(

@@ -15,6 +15,7 @@ export const workerKill: Scenario<"worker-kill"> = {
   async run(ctx) {
     const { target, client, settings, marks } = ctx;
     const task = await slowTaskRunning(ctx);
+    ctx.victim("worker", task.instanceId);
     ctx.log(`    SIGKILL worker ${task.instanceId} while it runs ${task.invocationId}`);
     const faultAt = ctx.fault.begin();
     target.kill(task.instanceId);

@@ -13,6 +13,7 @@ export const workerPause: Scenario<"worker-pause"> = {
   async run(ctx) {
     const { target, client, settings, marks } = ctx;
     const task = await slowTaskRunning(ctx);
+    ctx.victim("worker", task.instanceId);
     ctx.log(`    SIGSTOP worker ${task.instanceId} while it runs ${task.invocationId}`);
     const faultAt = ctx.fault.begin();
     target.pause(task.instanceId);
