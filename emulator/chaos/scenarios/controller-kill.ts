@@ -1,7 +1,8 @@
 /**
- * SIGKILL the controller: the group notices, terminates it (its Elastic IP is disassociated) and
- * launches a new instance, which claims the address; every worker must re-register with it within one
- * heartbeat interval plus a margin.
+ * SIGKILL the serving controller: the group notices, terminates it (its Elastic IP is disassociated)
+ * and launches a new instance, which claims the address — or, with a standby, the standby takes the
+ * lease and the address first; every worker must re-register with the new active controller within
+ * one heartbeat interval plus a margin.
  */
 import { GROUP } from "../../environment";
 import { notYet } from "../../wait";
@@ -14,8 +15,8 @@ export const controllerKill: Scenario<"controller-kill"> = {
   title: "controller killed (SIGKILL)",
   async run(ctx) {
     const { target, client, settings, marks } = ctx;
-    const victim = target.live("controller")[0]?.instanceId;
-    if (victim === undefined) throw new Error("no controller running");
+    // The one serving at the Elastic IP (with a standby, the other one is idle).
+    const victim = (await client.health({ signal: within(new AbortController().signal) })).instanceId;
     ctx.victim("controller", victim);
     ctx.log(`    SIGKILL controller ${victim}`);
     const faultAt = ctx.fault.begin();
