@@ -77,9 +77,11 @@ bake: build
 bake-clean:
 	@TARGET=$(or $(TARGET),aws) KEEP=$(or $(KEEP),2) DRY_RUN=$(or $(DRY_RUN),0) bash deploy/scripts/bake-clean.sh
 
+## TARGET=local: applies under NAME (faas-local) to the running `make dev`'s moto and boots it on EDGE_PORT (8081).
 deploy: build
 	@TARGET=$(or $(TARGET),aws) PROFILE=$(or $(PROFILE),default) bash deploy/scripts/deploy.sh
 
+## TARGET=local: stops the booted deployment's processes first, then destroys its resources.
 destroy:
 	@TARGET=$(or $(TARGET),aws) bash deploy/scripts/destroy.sh
 

@@ -14,6 +14,8 @@ import { fnListCommand } from "./commands/fn-list";
 import { fnLogsCommand } from "./commands/fn-logs";
 import { fnRmCommand } from "./commands/fn-rm";
 import { invocationGetCommand } from "./commands/invocation-get";
+import { localDeployDownCommand } from "./commands/local-deploy-down";
+import { localDeployUpCommand } from "./commands/local-deploy-up";
 import { logsCommand } from "./commands/logs";
 import { setupCommand } from "./commands/setup";
 import { workersCommand } from "./commands/workers";
@@ -46,6 +48,15 @@ async function main(): Promise<void> {
     )
     .command("invocation", "Inspect invocations", (y) =>
       y.command(invocationGetCommand).demandCommand(1, "name an invocation command"),
+    )
+    .command(
+      "local-deploy",
+      "Boot a Terraform deployment on the local cloud (make deploy TARGET=local)",
+      (y) =>
+        y
+          .command(localDeployUpCommand)
+          .command(localDeployDownCommand)
+          .demandCommand(1, "name a local-deploy command"),
     )
     .command(workersCommand)
     .command(logsCommand)

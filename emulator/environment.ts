@@ -19,7 +19,7 @@ import {
 } from "./backends/backend";
 import { BackendChoice, startBackend } from "./backends";
 import { awsClients, Clients, CloudResources, destroyClients, ensureCloudResources } from "./cloud-resources";
-import { autoScalingGroups, Fleet, InstanceInfo } from "./fleet";
+import { autoScalingGroups, Fleet, InstanceInfo, RunInstancesSource } from "./fleet";
 import { assertPortFree } from "./ports";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
 import {
@@ -148,7 +148,10 @@ export class Environment implements AsyncDisposable {
         envId,
         backend,
         ec2: clients.ec2,
-        subnets: { controller: resources.publicSubnetId, worker: resources.privateSubnetId },
+        source: new RunInstancesSource(clients.ec2, envId, {
+          controller: resources.publicSubnetId,
+          worker: resources.privateSubnetId,
+        }),
         eipAllocationId: resources.eipAllocationId,
         timing: options.scaling ?? FAST_TIMING,
         serviceEnv: (role) => platformServiceEnv(options, role, urls),

@@ -1,7 +1,9 @@
 /**
- * The environment's EC2 instances: each is registered in the EC2 emulator (RunInstances), placed by
- * the backend, booted after its group's boot delay, health-checked if it is a controller, and
- * terminated as EC2 does. The reconciler sees the fleet through `members`, `launch` and `terminate`.
+ * The environment's EC2 instances: each gets its identity in the EC2 emulator from an InstanceSource
+ * (RunInstances for the environment's own groups; an instance an Auto Scaling group in the emulator
+ * already recorded, for a Terraform-deployed stack: local-deploy/asg-source.ts), is placed by the
+ * backend, booted after its group's boot delay, health-checked if it is a controller, and terminated
+ * as EC2 does. The reconciler sees the fleet through `members`, `launch` and `terminate`.
  */
 import {
   DescribeAddressesCommand,
@@ -10,7 +12,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { Backend, Placement, Role, RunningInstance } from "./backends/backend";
+import { Backend, InstanceIdentity, Placement, Role, RunningInstance } from "./backends/backend";
 import { HealthChecker } from "./health-checker";
 import { GroupSpec, ScalingTiming } from "./reconciler";
 import { ServiceEnv } from "./service-env";
@@ -65,11 +67,63 @@ interface Instance extends InstanceInfo {
   bootTimer: NodeJS.Timeout | undefined;
 }
 
+/** Where a new instance's EC2 identity comes from, and how it leaves EC2 again. */
+export interface InstanceSource {
+  /** A new instance in the EC2 emulator for a role (launched now, or one its group recorded). */
+  provision(role: Role): Promise<InstanceIdentity>;
+  /** Terminates it in the EC2 emulator, once its service has stopped. */
+  retire(instanceId: string): Promise<void>;
+}
+
+/** The environment's own groups: each instance is a RunInstances of its own, tagged with its group. */
+export class RunInstancesSource implements InstanceSource {
+  constructor(
+    private readonly ec2: EC2Client,
+    private readonly envId: string,
+    private readonly subnets: Record<Role, string>,
+  ) {}
+
+  async provision(role: Role): Promise<InstanceIdentity> {
+    const run = await this.ec2.send(
+      new RunInstancesCommand({
+        ImageId: AMI_ID,
+        InstanceType: role === "controller" ? "t3.micro" : "t4g.nano",
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: this.subnets[role],
+        TagSpecifications: [
+          {
+            ResourceType: "instance",
+            Tags: [
+              { Key: "Name", Value: `faas-${role}` },
+              { Key: "faas:role", Value: role },
+              { Key: "faas:env", Value: this.envId },
+              { Key: "aws:autoscaling:groupName", Value: GROUP[role] },
+            ],
+          },
+        ],
+      }),
+    );
+    const ec2Instance = run.Instances?.[0];
+    return {
+      instanceId: ec2Instance?.InstanceId ?? "",
+      role,
+      privateIp: ec2Instance?.PrivateIpAddress ?? "10.0.0.10",
+      instanceType: ec2Instance?.InstanceType ?? "t3.micro",
+      amiId: AMI_ID,
+    };
+  }
+
+  async retire(instanceId: string): Promise<void> {
+    await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })).catch(() => undefined);
+  }
+}
+
 export interface FleetOptions {
   envId: string;
   backend: Backend;
   ec2: EC2Client;
-  subnets: Record<Role, string>;
+  source: InstanceSource;
   eipAllocationId: string;
   timing: ScalingTiming;
   /** The service's settings for a new instance of a role (the backend adds where the cloud is). */
@@ -110,36 +164,9 @@ export class Fleet {
    * with the new instance once it is registered; the service starts later.
    */
   async launch(role: Role, bootDelayMs = 0): Promise<InstanceInfo> {
-    const run = await this.o.ec2.send(
-      new RunInstancesCommand({
-        ImageId: AMI_ID,
-        InstanceType: role === "controller" ? "t3.micro" : "t4g.nano",
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: this.o.subnets[role],
-        TagSpecifications: [
-          {
-            ResourceType: "instance",
-            Tags: [
-              { Key: "Name", Value: `faas-${role}` },
-              { Key: "faas:role", Value: role },
-              { Key: "faas:env", Value: this.o.envId },
-              { Key: "aws:autoscaling:groupName", Value: GROUP[role] },
-            ],
-          },
-        ],
-      }),
-    );
-    const ec2Instance = run.Instances?.[0];
-    const instanceId = ec2Instance?.InstanceId ?? "";
-    const privateIp = ec2Instance?.PrivateIpAddress ?? "10.0.0.10";
-    const placement = await this.o.backend.place({
-      instanceId,
-      role,
-      privateIp,
-      instanceType: ec2Instance?.InstanceType ?? "t3.micro",
-      amiId: AMI_ID,
-    });
+    const identity = await this.o.source.provision(role);
+    const { instanceId, privateIp } = identity;
+    const placement = await this.o.backend.place(identity);
     const instance: Instance = {
       instanceId,
       role,
@@ -227,9 +254,7 @@ export class Fleet {
     if (address?.InstanceId === instanceId && address.AssociationId) {
       await this.o.ec2.send(new DisassociateAddressCommand({ AssociationId: address.AssociationId }));
     }
-    await this.o.ec2
-      .send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }))
-      .catch(() => undefined);
+    await this.o.source.retire(instanceId);
     await this.o.onTerminated();
   }
 

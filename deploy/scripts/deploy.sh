@@ -6,7 +6,11 @@
 #         TF_VAR_controller_ami_id and TF_VAR_worker_ami_id are set. State: a local file in
 #         deploy/terraform unless you add a backend (deploy/README.md shows S3 with locking).
 #   local applies the same files to the local cloud (AWS_ENDPOINT_URL, default moto on
-#         http://127.0.0.1:4566) from .faas/terraform-local, through a generated provider override.
+#         http://127.0.0.1:4566, e.g. the one of a running `make dev`) from .faas/terraform-local,
+#         through a generated provider override, under its own name (NAME, default faas-local: every
+#         resource is prefixed with it, so nothing collides with `make dev`'s faas-*), then boots it:
+#         `faas local-deploy up` runs the groups' instances as processes with the environment their
+#         user data gives, and the deployment serves on its own edge, 127.0.0.1:EDGE_PORT (8081).
 # PROFILE=lean applies deploy/profiles/lean.tfvars on top of the defaults (faas cost prices both).
 #
 # Secrets (API key, worker secret, Redis AUTH token, FAAS_ENV_KEY), TARGET=aws: the values already in
@@ -33,7 +37,15 @@ fi
 
 case "$target" in
   local)
-    workdir="$(bash "$root/deploy/scripts/tf-workdir.sh" "$root/.faas/terraform-local")"
+    endpoint="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+    name="${NAME:-faas-local}"
+    if ! curl -s -o /dev/null --max-time 5 "$endpoint"; then
+      echo "deploy: no local cloud answers at $endpoint: start one with \`make dev\` in another terminal (or set AWS_ENDPOINT_URL)" >&2
+      exit 1
+    fi
+    workdir="$(bash "$root/deploy/scripts/tf-workdir.sh" "${FAAS_LOCAL_TF_DIR:-$root/.faas/terraform-local}" "$endpoint" "$name")"
+    # A deployment booted before runs the previous launch templates: it stops, and boots again below.
+    node "$root/bin/faas" local-deploy down --state-file "$workdir/runner.json" >/dev/null
     ;;
   aws)
     workdir="$FAAS_TF_DIR"
@@ -93,6 +105,17 @@ start=$SECONDS
 terraform apply -input=false -auto-approve "${args[@]}"
 echo "deploy: applied to $target in $((SECONDS - start)) s"
 terraform output
+if [[ "$target" == local ]]; then
+  start=$SECONDS
+  node "$root/bin/faas" local-deploy up --detach --name "$name" --aws-endpoint "$endpoint" \
+    --edge-port "${EDGE_PORT:-8081}" --state-file "$workdir/runner.json"
+  echo "deploy: booted on the local cloud in $((SECONDS - start)) s"
+  url="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).endpoint)' "$workdir/runner.json")"
+  key="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).apiKey)' "$workdir/runner.json")"
+  echo "deploy: the deployed platform serves at $url"
+  echo "deploy: try  FAAS_ENDPOINT=$url FAAS_API_KEY=$key bin/faas fn deploy examples/functions/hello --name hello"
+  echo "deploy: make destroy TARGET=local stops it and removes its resources"
+fi
 if [[ "$target" == aws ]]; then
   echo "deploy: the API key: aws ssm get-parameter --with-decryption --name /${TF_VAR_name:-faas}/api-key --query Parameter.Value --output text"
 fi

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# make destroy [TARGET=aws|local]: removes what deploy.sh applied.
+# make destroy [TARGET=aws|local]: removes what deploy.sh applied. Locally, first stops the deployment's
+# instances and its Redis (`faas local-deploy down`), then destroys its resources in the emulator.
 # On the local cloud, moto's ElastiCache never finishes deleting (seen with moto 5): a replication
 # group stays "deleting" forever. The replication group, the stand-in member cluster tf-workdir.sh adds
-# for moto, and the subnet group are dropped from the state first and left to die with the emulator;
-# AWS deletes them normally.
+# for moto, and the subnet group are dropped from the state; `faas local-deploy down` deletes the first
+# two in the emulator (the group then stays listed as "deleting" while moto runs; moto cannot delete a
+# cache subnet group at all, so that one lives as long as the emulator). AWS deletes them normally.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="${TARGET:-aws}"
 source "$root/deploy/scripts/tf-env.sh"
 
 case "$target" in
-  local) workdir="$root/.faas/terraform-local" ;;
+  local) workdir="${FAAS_LOCAL_TF_DIR:-$root/.faas/terraform-local}" ;;
   aws)
     workdir="$FAAS_TF_DIR"
     source "$root/deploy/scripts/aws-identity.sh"
@@ -37,9 +39,19 @@ fi
 
 cd "$workdir"
 if [[ "$target" == local ]]; then
+  # The booted deployment first: its instances stop before their resources go. Then the ElastiCache
+  # records, deleted in the emulator directly (moto never finishes deleting them; see the header).
+  name="$(sed -n 's/^name = "\(.*\)"$/\1/p' localcloud.auto.tfvars)"
+  endpoint="$(sed -n 's/^ *ec2 *= "\(.*\)"$/\1/p' localcloud_override.tf)"
+  node "$root/bin/faas" local-deploy down --state-file "$workdir/runner.json" --name "${name:-faas}" \
+    --aws-endpoint "$endpoint"
+  # The list is read first: `terraform state list | grep -q` under pipefail fails whenever grep exits
+  # before terraform has written everything (SIGPIPE), and the group would stay in the state: then the
+  # destroy waits forever for moto to finish deleting it.
+  listed="$(terraform state list)"
   for r in aws_elasticache_replication_group.redis aws_elasticache_cluster.localcloud_member \
     aws_elasticache_subnet_group.redis; do
-    if terraform state list 2>/dev/null | grep -qx "$r"; then terraform state rm "$r" >/dev/null; fi
+    if grep -qx "$r" <<<"$listed"; then terraform state rm "$r" >/dev/null; fi
   done
 fi
 start=$SECONDS

@@ -6,10 +6,15 @@
 # moto's replication groups name a member cache cluster (<name>-redis-001) that moto never creates, and
 # the provider reads it right after creating the group (CacheClusterNotFound otherwise):
 # localcloud_moto.tf creates that cluster first, as a stand-in. It is never applied to AWS.
-#   usage: tf-workdir.sh <workdir> [endpoint]   (endpoint defaults to AWS_ENDPOINT_URL or moto's :4566)
+# A name (Terraform's `name`, the prefix of every resource) is kept in the working directory's
+# variables, so a destroy from it removes the same deployment; without one the configuration's default
+# (faas) applies. `make deploy TARGET=local` gives one (faas-local by default), so the apply never
+# collides with what `make dev` created in the same emulator under faas-*.
+#   usage: tf-workdir.sh <workdir> [endpoint] [name]   (endpoint defaults to AWS_ENDPOINT_URL or moto's :4566)
 set -euo pipefail
-workdir="${1:?usage: tf-workdir.sh <workdir> [endpoint]}"
+workdir="${1:?usage: tf-workdir.sh <workdir> [endpoint] [name]}"
 endpoint="${2:-${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}}"
+name="${3:-}"
 source "$(dirname "${BASH_SOURCE[0]}")/tf-env.sh"
 
 mkdir -p "$workdir"
@@ -34,6 +39,11 @@ services=(autoscaling cloudwatch dynamodb ec2 elasticache iam logs s3 sqs ssm st
   # Override files may not set depends_on; a reference in an argument orders the two all the same.
   echo 'resource "aws_elasticache_replication_group" "redis" {'
   echo '  description = "FaaS invocation results and pub/sub (local cloud; member ${aws_elasticache_cluster.localcloud_member.cluster_id})"'
+  # moto reads these back from the stand-in member (false, empty): a second apply would replace the
+  # group, and moto never finishes deleting one. So a repeated `make deploy TARGET=local` leaves them.
+  echo '  lifecycle {'
+  echo '    ignore_changes = [at_rest_encryption_enabled, subnet_group_name]'
+  echo '  }'
   echo '}'
 } >"$workdir/localcloud_override.tf"
 
@@ -69,4 +79,5 @@ VARS
 printf 'FAAS_WORKER_SECRET=%s\nFAAS_ENV_KEY=%s\nFAAS_REDIS_AUTH_TOKEN=%s\n' local-worker-secret-0123456789 \
   local-env-key-0123456789abcdef0123456789abcdef local-redis-auth-token-0123456789 >"$workdir/localcloud-worker-secrets.env"
 echo "worker_secrets_file = \"$workdir/localcloud-worker-secrets.env\"" >>"$workdir/localcloud.auto.tfvars"
+if [[ -n "$name" ]]; then echo "name = \"$name\"" >>"$workdir/localcloud.auto.tfvars"; fi
 echo "$workdir"

@@ -16,7 +16,7 @@ import Docker from "dockerode";
 import { DockerBackend } from "../backends/docker/backend";
 import { LABEL_DOCKER_ENV } from "../backends/docker/containers";
 import { awsClients, ensureCloudResources } from "../cloud-resources";
-import { autoScalingGroups, Fleet } from "../fleet";
+import { autoScalingGroups, Fleet, RunInstancesSource } from "../fleet";
 import { AWS_TIMING, FAST_TIMING, Reconciler } from "../reconciler";
 import { platformServiceEnv, resourceUrls } from "../service-env";
 import { loadReconcilerConfig } from "./config";
@@ -67,7 +67,10 @@ async function main(): Promise<void> {
     envId: config.envId,
     backend,
     ec2: clients.ec2,
-    subnets: { controller: resources.publicSubnetId, worker: resources.privateSubnetId },
+    source: new RunInstancesSource(clients.ec2, config.envId, {
+      controller: resources.publicSubnetId,
+      worker: resources.privateSubnetId,
+    }),
     eipAllocationId: resources.eipAllocationId,
     timing,
     serviceEnv: (role) => platformServiceEnv(config.platform, role, urls),

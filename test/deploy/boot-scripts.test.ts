@@ -215,6 +215,14 @@ describe("instance boot scripts (fake aws, systemctl, curl)", function () {
       expect(i.env("controller")).to.contain("FAAS_EIP_ALLOCATION_ID=eipalloc-1\n");
     });
 
+    it("passes the Elastic IP mode on to the controller: lease with a standby (standby_controller)", () => {
+      const i = make(renderBootEnv("controller", { ...controllerSettings, eip_mode: "lease" }));
+      withSsmSecrets(i);
+      const r = i.run("faas-boot.sh");
+      expect(r.status, r.stderr).to.equal(0);
+      expect(i.env("controller")).to.contain("FAAS_EIP_MODE=lease\n");
+    });
+
     it("fails closed on a failed SSM read: exit non-zero, no service, marked Unhealthy in its own group", () => {
       const i = make(renderBootEnv("controller", controllerSettings));
       withSsmSecrets(i);

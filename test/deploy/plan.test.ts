@@ -241,13 +241,6 @@ describe("deploy/terraform planned offline", function () {
     expect(totals["us-east-1 standby"]).to.equal(50.1 + 7.59 + 0.64);
     const standby = get("standby").one("aws_autoscaling_group.controller");
     expect([standby.min_size, standby.desired_capacity, standby.max_size]).to.deep.equal([2, 2, 4]);
-    // With a standby both controllers claim the address only through the lease (docs/failover.md).
-    const bootEnv = (profile: string) =>
-      Buffer.from(String(get(profile).one("aws_launch_template.controller").user_data), "base64").toString(
-        "utf8",
-      );
-    expect(bootEnv("standby")).to.include("FAAS_EIP_MODE=lease");
-    expect(bootEnv("default")).to.include("FAAS_EIP_MODE=boot");
     expect(get("seoul").one('aws_vpc_endpoint.interface["sqs"]').service_name).to.equal(
       "com.amazonaws.ap-northeast-2.sqs",
     );

@@ -52,6 +52,11 @@ export interface ProcessBackendOptions {
   queue?: "local" | "moto";
   /** Where the local queue service listens (default: a free port). */
   queuePort?: number;
+  /**
+   * The first sandbox uid of this backend's workers (default 100000; each worker takes a range of 1000,
+   * 100 ranges in all): two local clouds on one host (`make dev` beside a local deploy) must not share uids.
+   */
+  sandboxUidBase?: number;
 }
 
 export class ProcessBackend implements Backend {
@@ -144,7 +149,10 @@ export class ProcessBackend implements Backend {
       amiId: identity.amiId,
     });
     const port = identity.role === "controller" ? await freePort() : undefined;
-    const uidBase = identity.role === "worker" ? 100_000 + (this.workerLaunches++ % 100) * 1000 : 0;
+    const uidBase =
+      identity.role === "worker"
+        ? (this.options.sandboxUidBase ?? 100_000) + (this.workerLaunches++ % 100) * 1000
+        : 0;
     const logs = new LogSidecar({
       instanceId: identity.instanceId,
       role: identity.role,
