@@ -139,9 +139,14 @@ export class Environment implements AsyncDisposable {
       );
 
       const holder: { fleet?: Fleet } = {};
-      const edge = await backend.startEdge(resources, clients.ec2, (id) => holder.fleet?.target(id), {
-        remapDelayMs: (options.scaling ?? FAST_TIMING).eipRemapDelayMs,
-      });
+      const edge = await backend.startEdge(
+        resources,
+        clients.ec2,
+        (id, listener) => holder.fleet?.target(id, listener),
+        {
+          remapDelayMs: (options.scaling ?? FAST_TIMING).eipRemapDelayMs,
+        },
+      );
       cleanups.push(() => edge.stop());
       const urls = resourceUrls(resources, (url) => backend.queueUrlForInstances(url));
       const fleet = new Fleet({

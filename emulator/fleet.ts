@@ -12,7 +12,7 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { Backend, InstanceIdentity, Placement, Role, RunningInstance } from "./backends/backend";
+import { Backend, InstanceIdentity, Listener, Placement, Role, RunningInstance } from "./backends/backend";
 import { HealthChecker } from "./health-checker";
 import { GroupSpec, ScalingTiming } from "./reconciler";
 import { ServiceEnv } from "./service-env";
@@ -52,6 +52,8 @@ export interface InstanceInfo {
   state: InstanceState;
   pid: number | undefined;
   port: number | undefined;
+  /** A controller's private listener (the workers' heartbeat), when the backend gives it one. */
+  privatePort?: number;
   privateIp: string;
   launchedAt: number;
   startedAt: number | undefined;
@@ -151,11 +153,12 @@ export class Fleet {
       }));
   }
 
-  /** Where the edge forwards to: a live controller's port on this host. */
-  target(instanceId: string): { host: string; port: number } | undefined {
+  /** Where an edge forwards to: a live controller's public or private port on this host. */
+  target(instanceId: string, listener: Listener = "public"): { host: string; port: number } | undefined {
     const instance = this.instances.get(instanceId);
-    return instance !== undefined && instance.state !== "terminated" && instance.port !== undefined
-      ? { host: "127.0.0.1", port: instance.port }
+    const port = listener === "public" ? instance?.port : instance?.placement.privatePort;
+    return instance !== undefined && instance.state !== "terminated" && port !== undefined
+      ? { host: "127.0.0.1", port }
       : undefined;
   }
 
@@ -309,6 +312,7 @@ function info(i: Instance): InstanceInfo {
     state: i.state,
     pid: i.handle?.pid,
     port: i.port,
+    privatePort: i.placement.privatePort,
     privateIp: i.privateIp,
     launchedAt: i.launchedAt,
     startedAt: i.startedAt,

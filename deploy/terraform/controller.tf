@@ -48,6 +48,7 @@ resource "aws_launch_template" "controller" {
   user_data = base64encode(templatefile("${path.module}/user-data/controller.sh.tftpl", {
     region         = var.region
     port           = var.controller_port
+    private_port   = var.controller_private_port
     queue_url      = aws_sqs_queue.tasks.url
     dlq_url        = aws_sqs_queue.dead_letter.url
     bucket         = aws_s3_bucket.functions.bucket

@@ -40,12 +40,13 @@ resource "aws_vpc_security_group_ingress_rule" "controller_api" {
   cidr_ipv4         = each.value
 }
 
+# The heartbeat is served only on the private listener (FAAS_PRIVATE_PORT), reachable from the workers alone.
 resource "aws_vpc_security_group_ingress_rule" "controller_from_workers" {
   security_group_id            = aws_security_group.controller.id
-  description                  = "Heartbeats from the workers"
+  description                  = "Heartbeats from the workers (private listener)"
   ip_protocol                  = "tcp"
-  from_port                    = var.controller_port
-  to_port                      = var.controller_port
+  from_port                    = var.controller_private_port
+  to_port                      = var.controller_private_port
   referenced_security_group_id = aws_security_group.workers.id
 }
 
@@ -87,10 +88,10 @@ resource "aws_vpc_security_group_egress_rule" "workers_to_redis" {
 
 resource "aws_vpc_security_group_egress_rule" "workers_to_controller" {
   security_group_id            = aws_security_group.workers.id
-  description                  = "Heartbeats to the controller"
+  description                  = "Heartbeats to the controller (private listener)"
   ip_protocol                  = "tcp"
-  from_port                    = var.controller_port
-  to_port                      = var.controller_port
+  from_port                    = var.controller_private_port
+  to_port                      = var.controller_private_port
   referenced_security_group_id = aws_security_group.controller.id
 }
 

@@ -183,6 +183,16 @@ variable "controller_port" {
   }
 }
 
+variable "controller_private_port" {
+  description = "Port of the controller's private listener: the workers' heartbeat, which the public API does not serve. Reachable from the workers' security group only."
+  type        = number
+  default     = 8081
+  validation {
+    condition     = var.controller_private_port >= 1024 && var.controller_private_port <= 65535 && floor(var.controller_private_port) == var.controller_private_port && var.controller_private_port != var.controller_port
+    error_message = "controller_private_port must be an unprivileged port (1024-65535) other than controller_port."
+  }
+}
+
 variable "api_ingress_cidrs" {
   description = "Who may call the public API on the Elastic IP."
   type        = list(string)

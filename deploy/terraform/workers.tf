@@ -5,7 +5,7 @@
 locals {
   # moto leaves public_dns empty; AWS always fills it for an address in a VPC with DNS hostnames.
   controller_host = aws_eip.controller.public_dns != "" ? aws_eip.controller.public_dns : aws_eip.controller.public_ip
-  controller_url  = "http://${local.controller_host}:${var.controller_port}"
+  controller_url  = "http://${local.controller_host}:${var.controller_private_port}"
 }
 
 resource "aws_launch_template" "worker" {

@@ -44,9 +44,20 @@ export interface InstanceIdentity {
 }
 
 /** An instance's place in the backend, from RunInstances until it is terminated. */
+/**
+ * A controller's two listeners: the public API, and the private one only workers reach (inside a VPC,
+ * the Elastic IP's DNS name resolves to the holder's private address; locally, the private edge).
+ */
+export type Listener = "public" | "private";
+
 export interface Placement {
   /** The port its service listens on (controllers), for the status table and the process edge. */
   readonly port: number | undefined;
+  /**
+   * A controller's private listener (FAAS_PRIVATE_PORT: the workers' heartbeat), reached through the
+   * private edge; undefined where the backend gives it none (one listener serves everything).
+   */
+  readonly privatePort?: number;
   /**
    * Starts the service with the environment's settings for it plus the backend's own part: where the
    * cloud is (endpoints, Redis, metadata, listen address) and what the host needs (code folders).
@@ -84,7 +95,7 @@ export interface Backend {
   startEdge(
     resources: CloudResources,
     ec2: EC2Client,
-    targetOf: (instanceId: string) => { host: string; port: number } | undefined,
+    targetOf: (instanceId: string, listener: Listener) => { host: string; port: number } | undefined,
     options?: { remapDelayMs?: number },
   ): Promise<ElasticIpView>;
   place(identity: InstanceIdentity): Promise<Placement>;

@@ -123,7 +123,12 @@ export async function readBootSecrets(boot: BootEnv, store: SecretStore): Promis
 const BOOT_ONLY = /^(FAAS_SSM_|FAAS_BOOT_|FAAS_ROLE$|FAAS_LOG_GROUP$|FAAS_REDIS_ENDPOINT$)/;
 
 /** Where the instance is on this host: the backend gives it, not the user data (see the header). */
-const PLACED_BY_BACKEND = new Set(["FAAS_PORT", "FAAS_CONTROLLER_URL", "FAAS_SANDBOX_UID_BASE"]);
+const PLACED_BY_BACKEND = new Set([
+  "FAAS_PORT",
+  "FAAS_PRIVATE_PORT",
+  "FAAS_CONTROLLER_URL",
+  "FAAS_SANDBOX_UID_BASE",
+]);
 
 /** Read by the AWS SDK, not by the services' own settings. */
 const SDK_VARS = new Set(["AWS_REGION"]);

@@ -168,7 +168,7 @@ export class DeployedStack implements AsyncDisposable {
           },
         },
         clients.ec2,
-        (id) => holder.fleet?.target(id),
+        (id, listener) => holder.fleet?.target(id, listener),
         { remapDelayMs: timing.eipRemapDelayMs },
       );
       cleanups.push(() => edge.stop());

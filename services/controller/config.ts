@@ -5,6 +5,7 @@ import { boolVar, Env, intVar, parseEnv } from "../common/config";
 export const CONTROLLER_SETTINGS = {
   FAAS_HOST: z.string().default("0.0.0.0"),
   FAAS_PORT: intVar(8080, 1),
+  FAAS_PRIVATE_PORT: intVar(0, 0),
   FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
   FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
   FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
@@ -44,6 +45,8 @@ export function loadConfig(env: Env = process.env) {
   return {
     host: raw.FAAS_HOST,
     port: raw.FAAS_PORT,
+    /** 0: one listener for everything; else the heartbeat is served only here (createApp's Surface). */
+    privatePort: raw.FAAS_PRIVATE_PORT,
     apiKey: raw.FAAS_API_KEY,
     workerSecret: raw.FAAS_WORKER_SECRET,
     envKey: raw.FAAS_ENV_KEY,

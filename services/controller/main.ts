@@ -4,6 +4,8 @@
  * (FAAS_EIP_MODE=boot, one controller), or while holding the controller lease (lease, beside a
  * standby: controller-role.ts). On SIGTERM it drains: see `shutdown`.
  */
+import type { Server } from "node:http";
+import type { Express } from "express";
 import { loadConfig } from "./config";
 import { awsClients } from "../common/aws";
 import { EnvSealer } from "../common/env-seal";
@@ -16,7 +18,7 @@ import { DeadLetterConsumer } from "./dead-letter-consumer";
 import { ActiveLease } from "./active-lease";
 import { ControllerRole } from "./controller-role";
 import { claimElasticIp, holdsElasticIp } from "./elastic-ip";
-import { ServingState } from "./http/deps";
+import { AppDeps, ServingState } from "./http/deps";
 import { createApp } from "./http/app";
 import { InflightTracker } from "./inflight";
 import { InvocationRecords } from "./invocation-records";
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
         : "serving";
   };
 
-  const app = createApp({
+  const deps: AppDeps = {
     instanceId: () => identity.instanceId,
     serving,
     apiKey: config.apiKey,
@@ -128,15 +130,18 @@ async function main(): Promise<void> {
     inflightGraceMs: config.inflightGraceMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     idempotency: { pendingStaleMs: config.idempotencyPendingStaleMs, pollMs: 20 },
-  });
-  const server = app.listen(config.port, config.host);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
-  log.info({ port: config.port }, "controller listening");
+  };
+  // With FAAS_PRIVATE_PORT, the workers' heartbeat is served only on that port, which only the
+  // workers reach (their security group; locally, the private edge), not on the public API.
+  const split = config.privatePort !== 0;
+  const server = await listen(createApp(deps, split ? "public" : "all"), config.port, config.host);
+  const privateServer = split
+    ? await listen(createApp(deps, "private"), config.privatePort, config.host)
+    : undefined;
+  log.info(
+    { port: config.port, privatePort: split ? config.privatePort : undefined },
+    "controller listening",
+  );
 
   /**
    * A planned stop drains. With a standby: the lease goes to it at once and this controller serves
@@ -166,8 +171,10 @@ async function main(): Promise<void> {
     await waitFor(() => Promise.resolve(results.size === 0), left());
     log.info({ drainedMs: Date.now() - started, stillWaiting: results.size }, "controller drained");
     registry.stop();
-    server.close();
-    server.closeAllConnections();
+    for (const s of [server, privateServer]) {
+      s?.close();
+      s?.closeAllConnections();
+    }
     results.close();
     // The accepted marks of the last sends go out before Redis is let go.
     void queue
@@ -204,6 +211,18 @@ async function main(): Promise<void> {
       log.error({ err: String(err) }, "gave up claiming the Elastic IP"),
     );
   }
+}
+
+/** An HTTP server for `app` on host:port, once it listens (a port in use is an error). */
+async function listen(app: Express, port: number, host: string): Promise<Server> {
+  const server = app.listen(port, host);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  return server;
 }
 
 /** Polls `done` every 50 ms until it holds or `ms` passed. */

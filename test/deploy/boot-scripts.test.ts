@@ -86,6 +86,7 @@ const common = {
 const controllerSettings = {
   ...common,
   port: 8080,
+  private_port: 8081,
   dlq_url: "https://sqs.us-east-1.amazonaws.com/000000000000/faas-tasks-dlq",
   table: "faas-functions",
   allocation_id: "eipalloc-1",
@@ -97,7 +98,7 @@ const controllerSettings = {
 };
 const workerSettings = (secretsFrom: "ssm" | "s3", logsTo: "cloudwatch" | "s3") => ({
   ...common,
-  controller_url: "http://ec2-1-2-3-4.compute-1.amazonaws.com:8080",
+  controller_url: "http://ec2-1-2-3-4.compute-1.amazonaws.com:8081",
   slots: 2,
   visibility_timeout: 60,
   sandbox_uid_base: 100000,

@@ -206,7 +206,7 @@ describe("deploy/terraform", function () {
       }
     });
 
-    it("lets workers reach only the endpoints, Redis and the controller's port", async () => {
+    it("lets workers reach only the endpoints, Redis and the controller's private listener", async () => {
       const workersSg = String(one("aws_security_group.workers").id);
       const rules = await ec2.send(
         new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: "group-id", Values: [workersSg] }] }),
@@ -219,7 +219,8 @@ describe("deploy/terraform", function () {
       const allowed = new Map([
         [String(one("aws_security_group.endpoints").id), 443],
         [String(one("aws_security_group.redis").id), 6379],
-        [String(one("aws_security_group.controller").id), 8080],
+        // The heartbeat's listener, not the public API's 8080 (which the workers do not need).
+        [String(one("aws_security_group.controller").id), 8081],
       ]);
       const egress = all.filter((r) => r.IsEgress === true);
       expect(egress).to.have.length(5);

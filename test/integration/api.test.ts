@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { AsyncAccepted, ErrorBody, InvocationTask, TaskFunction } from "../../contracts";
 import { waitFor } from "../../emulator/wait";
 import { FUNCTIONS } from "../fixtures/functions";
-import { startTestEnvironment, TestEnvironment } from "../fixtures/environment";
+import { Api, startTestEnvironment, TestEnvironment } from "../fixtures/environment";
 
 const MAX_UNPACKED = 1024 * 1024;
 
@@ -330,8 +330,8 @@ describe("controller API through the Elastic IP edge", function () {
       expect(inv.status).to.equal(401);
     });
 
-    it("401 for a heartbeat without the worker secret, even with the API key", async () => {
-      const res = await t.api.call("POST", "/api/worker/heartbeat", {
+    it("serves the heartbeat only on the private listener: 404 on the public API, 401 there without the worker secret", async () => {
+      const beat = {
         workerId: "w",
         instanceId: "i",
         slotsTotal: 1,
@@ -339,8 +339,17 @@ describe("controller API through the Elastic IP edge", function () {
         coldStarts: 0,
         warmStarts: 0,
         startedAt: 0,
-      });
-      expect(res.status).to.equal(401);
+      };
+      const onPublic = await t.api.call("POST", "/api/worker/heartbeat", beat);
+      expect(onPublic.status, "not on the public API, even with the API key").to.equal(404);
+      const controller = t.env.live("controller")[0];
+      expect(controller?.privatePort).to.be.a("number");
+      const privateApi = new Api(`http://127.0.0.1:${controller?.privatePort ?? 0}`, t.apiKey);
+      const noSecret = await privateApi.call("POST", "/api/worker/heartbeat", beat);
+      expect(noSecret.status, "the API key is not the worker secret").to.equal(401);
+      const functions = await privateApi.call("GET", "/api/functions");
+      expect(functions.status, "the private listener serves nothing else").to.equal(404);
+      expect((await fetch(`http://127.0.0.1:${controller?.privatePort ?? 0}/healthz`)).status).to.equal(200);
     });
 
     it("400 for malformed JSON, a bad schema, a bad name or source that does not parse", async () => {

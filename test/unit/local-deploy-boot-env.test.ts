@@ -39,6 +39,7 @@ const common = {
 const controllerVars = {
   ...common,
   port: "8080",
+  private_port: "8081",
   dlq_url: "http://127.0.0.1:4566/000000000000/fd-tasks-dlq",
   table: "fd-functions",
   allocation_id: "eipalloc-0123",
@@ -100,6 +101,7 @@ describe("local deploy: the environment user data gives an instance", () => {
     for (const key of Object.keys(env))
       expect(key).to.not.match(/^FAAS_(SSM|BOOT)_|^FAAS_ROLE$|^FAAS_LOG_GROUP$/);
     expect(env).to.not.have.property("FAAS_PORT");
+    expect(env).to.not.have.property("FAAS_PRIVATE_PORT");
     expect(env).to.not.have.property("FAAS_REDIS_ENDPOINT");
     checkServiceEnv(withBackendVars(service, CHECK_BACKEND_VARS));
   });

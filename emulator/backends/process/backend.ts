@@ -25,6 +25,7 @@ import {
   BackendContext,
   ElasticIpView,
   InstanceIdentity,
+  Listener,
   Placement,
   QueueEndpoint,
 } from "../backend";
@@ -74,6 +75,8 @@ export class ProcessBackend implements Backend {
     private readonly moto: AwsEmulator | undefined,
     readonly redis: RedisHandle | undefined,
     private readonly queue: QueueProcess | undefined,
+    /** Where the workers reach the address's holder's private listener (the heartbeat). */
+    private readonly privateEdgePort: number,
   ) {}
 
   get sqsEndpoint(): string {
@@ -110,7 +113,8 @@ export class ProcessBackend implements Backend {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw err;
     }
-    return new ProcessBackend(context, o, awsEndpoint, redisUrl, proxy, moto, redis, queue);
+    const privateEdgePort = await freePort();
+    return new ProcessBackend(context, o, awsEndpoint, redisUrl, proxy, moto, redis, queue, privateEdgePort);
   }
 
   get queueEndpoint(): QueueEndpoint {
@@ -126,18 +130,34 @@ export class ProcessBackend implements Backend {
   async startEdge(
     resources: CloudResources,
     ec2: EC2Client,
-    targetOf: (instanceId: string) => { host: string; port: number } | undefined,
+    targetOf: (instanceId: string, listener: Listener) => { host: string; port: number } | undefined,
     options: { remapDelayMs?: number } = {},
   ): Promise<ElasticIpView> {
-    const edge = new ElasticIpEdge({
-      port: this.context.edgePort,
-      allocationId: resources.eipAllocationId,
-      ec2,
-      targetOf,
-      remapDelayMs: options.remapDelayMs,
-    });
-    await edge.start();
-    return edge;
+    // Two edges for one address: the public API on the edge port, and the private listener the
+    // workers' heartbeats reach (inside a VPC the address's DNS name resolves to its holder).
+    const edges = (["public", "private"] as const).map(
+      (listener) =>
+        new ElasticIpEdge({
+          port: listener === "public" ? this.context.edgePort : this.privateEdgePort,
+          allocationId: resources.eipAllocationId,
+          ec2,
+          targetOf: (id) => targetOf(id, listener),
+          remapDelayMs: options.remapDelayMs,
+        }),
+    );
+    const [publicEdge] = edges as [ElasticIpEdge, ElasticIpEdge];
+    for (const edge of edges) await edge.start();
+    return {
+      get instanceId() {
+        return publicEdge.instanceId;
+      },
+      refresh: async () => {
+        await Promise.all(edges.map((e) => e.refresh()));
+      },
+      stop: async () => {
+        await Promise.all(edges.map((e) => e.stop()));
+      },
+    };
   }
 
   async place(identity: InstanceIdentity): Promise<Placement> {
@@ -149,6 +169,7 @@ export class ProcessBackend implements Backend {
       amiId: identity.amiId,
     });
     const port = identity.role === "controller" ? await freePort() : undefined;
+    const privatePort = identity.role === "controller" ? await freePort() : undefined;
     const uidBase =
       identity.role === "worker"
         ? (this.options.sandboxUidBase ?? 100_000) + (this.workerLaunches++ % 100) * 1000
@@ -165,6 +186,7 @@ export class ProcessBackend implements Backend {
     let outputClosed: Promise<unknown> = Promise.resolve();
     return {
       port,
+      privatePort,
       start: async (service, onLine) => {
         logs.start();
         const metadataEndpoint = await metadata.start();
@@ -178,8 +200,8 @@ export class ProcessBackend implements Backend {
           FAAS_REDIS_URL: this.redisUrl,
           FAAS_EXIT_WITH_PARENT: "1",
           ...(identity.role === "controller"
-            ? { FAAS_HOST: "127.0.0.1", FAAS_PORT: String(port) }
-            : { FAAS_CONTROLLER_URL: `http://127.0.0.1:${this.context.edgePort}` }),
+            ? { FAAS_HOST: "127.0.0.1", FAAS_PORT: String(port), FAAS_PRIVATE_PORT: String(privatePort) }
+            : { FAAS_CONTROLLER_URL: `http://127.0.0.1:${this.privateEdgePort}` }),
         });
         const handle = await this.spawn(
           identity,

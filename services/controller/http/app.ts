@@ -17,25 +17,35 @@ import { rawBody } from "./request";
 import { functionRoutes } from "./routes/functions";
 import { healthRoutes } from "./routes/health";
 import { invocationRoutes } from "./routes/invocations";
-import { workerRoutes } from "./routes/workers";
+import { heartbeatRoute, workerListRoute } from "./routes/workers";
 
 export type { AppDeps } from "./deps";
 
 const HEARTBEAT_MAX_BYTES = 64 * 1024;
 
-export function createApp(deps: AppDeps): express.Express {
+/**
+ * Which routes a listener serves: `all` (one listener, as in the seed), `public` (everything but the
+ * workers' heartbeat) or `private` (the heartbeat and /healthz only: the listener only workers reach,
+ * FAAS_PRIVATE_PORT, so the worker secret's route is not on the internet).
+ */
+export type Surface = "all" | "public" | "private";
+
+export function createApp(deps: AppDeps, surface: Surface = "all"): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(countRequests(deps));
 
   const apiKey = bearerAuth(deps.apiKey);
-  const functionCache = new FunctionCache(deps.functions, 2000);
   healthRoutes(app, deps, apiKey);
   app.use(onlyWhileServing(deps));
-  functionRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxCodeBytes) }, functionCache);
-  invocationRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxEventBytes) }, functionCache);
-  workerRoutes(app, deps, { apiKey, heartbeatBody: rawBody(HEARTBEAT_MAX_BYTES) });
+  if (surface !== "public") heartbeatRoute(app, deps, rawBody(HEARTBEAT_MAX_BYTES));
+  if (surface !== "private") {
+    const functionCache = new FunctionCache(deps.functions, 2000);
+    functionRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxCodeBytes) }, functionCache);
+    invocationRoutes(app, deps, { apiKey, body: rawBody(deps.limits.maxEventBytes) }, functionCache);
+    workerListRoute(app, deps, apiKey);
+  }
 
   app.use(() => {
     throw new NotFoundError("no such route");

@@ -6,13 +6,14 @@ import { secretMatches } from "../auth";
 import { AppDeps } from "../deps";
 import { parseJsonBody } from "../request";
 
-export function workerRoutes(
+/** `POST /api/worker/heartbeat`: on the private listener when there is one (FAAS_PRIVATE_PORT). */
+export function heartbeatRoute(
   router: IRouter,
   deps: Pick<AppDeps, "instanceId" | "workerSecret" | "registry" | "heartbeatIntervalMs">,
-  guards: { apiKey: RequestHandler; heartbeatBody: RequestHandler },
+  heartbeatBody: RequestHandler,
 ): void {
   // The body is read before the secret is checked, as it always was: an oversized heartbeat is a 413.
-  router.post("/api/worker/heartbeat", guards.heartbeatBody, (req, res) => {
+  router.post("/api/worker/heartbeat", heartbeatBody, (req, res) => {
     if (!secretMatches(req.get(HEADER.workerSecret), deps.workerSecret)) {
       throw new UnauthorizedError(`missing or wrong ${HEADER.workerSecret} header`);
     }
@@ -24,8 +25,15 @@ export function workerRoutes(
       registered,
     });
   });
+}
 
-  router.get("/api/workers", guards.apiKey, (_req, res) => {
+/** `GET /api/workers`: the registry's view, behind the API key. */
+export function workerListRoute(
+  router: IRouter,
+  deps: Pick<AppDeps, "instanceId" | "registry">,
+  apiKey: RequestHandler,
+): void {
+  router.get("/api/workers", apiKey, (_req, res) => {
     res.json(deps.registry.list(deps.instanceId()));
   });
 }
