@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { ClientOptions, PlatformClient } from "../client/platform-client";
 import { UserError } from "./errors";
 
 export const DevState = z.object({
@@ -19,6 +20,8 @@ export const DevState = z.object({
   ready: z.boolean(),
   logFile: z.string().optional(),
   startedAt: z.number(),
+  /** The API's certificate fingerprint when it serves HTTPS (`faas dev up --tls`). */
+  tlsFingerprint: z.string().optional(),
 });
 export type DevState = z.infer<typeof DevState>;
 
@@ -31,6 +34,8 @@ export function loadCliConfig(env: Record<string, string | undefined> = process.
     logFile: path.join(home, "dev", "dev.log"),
     endpoint: env.FAAS_ENDPOINT,
     apiKey: env.FAAS_API_KEY,
+    /** The pinned SHA-256 of an https endpoint's self-signed certificate (`make deploy` prints it). */
+    tlsFingerprint: env.FAAS_TLS_FINGERPRINT,
     workerSecret: env.FAAS_WORKER_SECRET,
   };
 }
@@ -53,8 +58,22 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Where the API is and the key for it, or a clear error saying how to get them. */
-export function resolveTarget(config: CliConfig): { endpoint: string; apiKey: string } {
+/** Where the API is, the key for it and the certificate to pin; a clear error when there is none. */
+export interface Target {
+  endpoint: string;
+  apiKey: string;
+  tlsFingerprint?: string;
+}
+
+/** The platform's client for a target, its certificate pinned when it has one. */
+export function platformClient(target: Target, options: ClientOptions = {}): PlatformClient {
+  return new PlatformClient(target.endpoint, target.apiKey, {
+    ...options,
+    ...(target.tlsFingerprint === undefined ? {} : { tlsFingerprint: target.tlsFingerprint }),
+  });
+}
+
+export function resolveTarget(config: CliConfig): Target {
   const state = readDevState(config);
   const live = state !== undefined && pidAlive(state.pid) ? state : undefined;
   const endpoint = config.endpoint ?? live?.endpoint;
@@ -64,5 +83,11 @@ export function resolveTarget(config: CliConfig): { endpoint: string; apiKey: st
       "no FaaS environment found: start one with `make dev` (or `faas dev up -d`), or set FAAS_ENDPOINT and FAAS_API_KEY",
     );
   }
-  return { endpoint: endpoint.replace(/\/$/, ""), apiKey };
+  const tlsFingerprint =
+    config.tlsFingerprint ?? (config.endpoint === undefined ? live?.tlsFingerprint : undefined);
+  return {
+    endpoint: endpoint.replace(/\/$/, ""),
+    apiKey,
+    ...(tlsFingerprint === undefined ? {} : { tlsFingerprint }),
+  };
 }

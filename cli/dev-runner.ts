@@ -31,6 +31,7 @@ export interface DevOptions {
   jsonLogs: boolean;
   awsTiming: boolean;
   standby: boolean;
+  tls: boolean;
   runtime: RuntimeRequest;
 }
 
@@ -69,6 +70,7 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
       edgePort: options.edgePort,
       workers: options.workers,
       standby: options.standby,
+      tls: options.tls,
       apiKey: credentials.apiKey,
       workerSecret: credentials.workerSecret,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -106,7 +108,9 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
   process.on("SIGHUP", () => onSignal("SIGHUP"));
 
   const readyWithin = (options.awsTiming ? 90_000 : 30_000) + bootBudget;
-  const workers = (await waitForWorkers(env.endpoint, credentials.apiKey, options.workers, readyWithin)).last;
+  const workers = (
+    await waitForWorkers(env.endpoint, credentials.apiKey, options.workers, readyWithin, env.tlsFingerprint)
+  ).last;
   if (workers === undefined || workers.workers.length < options.workers) {
     print(renderStatus(environmentStatus(env), workers));
     await stop(`not ready within ${readyWithin / 1000} s`);
@@ -123,10 +127,15 @@ export async function runDev(config: CliConfig, options: DevOptions): Promise<vo
     apiKey: credentials.apiKey,
     ready: true,
     startedAt: started,
+    ...(env.tlsFingerprint === undefined ? {} : { tlsFingerprint: env.tlsFingerprint }),
   };
   writeState(config, state);
   print("");
   print(renderStatus(environmentStatus(env), workers));
+  if (env.tlsFingerprint !== undefined)
+    print(
+      `\nthe API serves HTTPS with a self-signed certificate, SHA-256 ${env.tlsFingerprint}: bin/faas pins it (FAAS_TLS_FINGERPRINT for other clients)`,
+    );
   print(
     `\nready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: bin/faas fn deploy examples/functions/hello --name hello`,
   );

@@ -5,6 +5,8 @@
  * PlatformClient), so a controller replaced under a caller costs it latency, not an error.
  */
 import { randomUUID } from "node:crypto";
+// undici's own fetch (the one Node bundles, as a package): its dispatcher can pin a certificate.
+import { type Agent, fetch, type Response } from "undici";
 import { z } from "zod";
 import {
   AsyncAccepted,
@@ -17,6 +19,7 @@ import {
   InvocationView,
   WorkerList,
 } from "../contracts";
+import { CertificateMismatchError, pinnedDispatcher } from "./pinned-tls";
 
 export interface ClientOptions {
   /** Each attempt's own limit; undefined means none (a sync invocation may take its function's timeout). */
@@ -25,6 +28,11 @@ export interface ClientOptions {
   retry?: RetryOptions | false;
   /** Told of every failed attempt that will be retried (retries are invisible otherwise). */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * The SHA-256 fingerprint of the API's self-signed certificate (an https endpoint): only a server
+   * presenting exactly that certificate gets the request (client/pinned-tls.ts).
+   */
+  tlsFingerprint?: string;
 }
 
 export interface RetryOptions {
@@ -133,6 +141,7 @@ export class PlatformClient {
   /** Calls made, attempts sent (a call is one attempt or more), and attempts that failed and were retried. */
   readonly stats = { calls: 0, attempts: 0, retries: 0 };
   private readonly retry: Required<RetryOptions> | undefined;
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     readonly endpoint: string,
@@ -140,6 +149,8 @@ export class PlatformClient {
     private readonly options: ClientOptions = {},
   ) {
     this.retry = options.retry === false ? undefined : { ...DEFAULT_RETRY, ...options.retry };
+    this.dispatcher =
+      options.tlsFingerprint === undefined ? undefined : pinnedDispatcher(options.tlsFingerprint);
   }
 
   deploy(name: string, body: Record<string, unknown>, options: CallOptions = {}): Promise<FunctionRecord> {
@@ -243,7 +254,8 @@ export class PlatformClient {
     path: string,
     body: unknown,
     options: CallOptions,
-    retryStatus: (status: number, headers: Headers) => boolean = (status) => RETRYABLE.has(status),
+    retryStatus: (status: number, headers: Response["headers"]) => boolean = (status) =>
+      RETRYABLE.has(status),
   ): Promise<Response> {
     this.stats.calls++;
     const retry = this.retry;
@@ -319,6 +331,7 @@ export class PlatformClient {
     ].filter((s): s is AbortSignal => s !== undefined);
     try {
       return await fetch(`${this.endpoint}${path}`, {
+        ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
         method,
         headers: {
           authorization: `Bearer ${this.apiKey}`,
@@ -331,6 +344,8 @@ export class PlatformClient {
       });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause;
+      // Not a server that is away but the wrong one: a retry would only offer it the key again.
+      if (cause instanceof CertificateMismatchError) throw cause;
       throw new PlatformUnreachableError(this.endpoint, cause?.message ?? (err as Error).message, {
         cause: err,
       });

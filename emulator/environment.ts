@@ -9,6 +9,9 @@
  * health-checker.ts checks controllers, service-env.ts types each service's settings.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {
   Backend,
   BackendKind,
@@ -21,6 +24,7 @@ import { BackendChoice, startBackend } from "./backends";
 import { awsClients, Clients, CloudResources, destroyClients, ensureCloudResources } from "./cloud-resources";
 import { autoScalingGroups, Fleet, InstanceInfo, RunInstancesSource } from "./fleet";
 import { assertPortFree } from "./ports";
+import { SelfSignedCertificate, selfSignedCertificate } from "./tls";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
 import {
   CHECK_BACKEND_VARS,
@@ -49,6 +53,11 @@ export interface EnvironmentOptions {
   maxWorkers?: number;
   /** A hot standby controller (issue 11, docs/failover.md): the controller group becomes 2/2. */
   standby?: boolean;
+  /**
+   * The public API over HTTPS with a self-signed certificate made for this environment, whose
+   * fingerprint clients pin (`tlsFingerprint`). Process runtime only.
+   */
+  tls?: boolean;
   apiKey: string;
   workerSecret: string;
   /** Redis's password (generated when not given): only the controller and the workers hold it. */
@@ -82,6 +91,7 @@ export class Environment implements AsyncDisposable {
     readonly clients: Clients,
     private readonly edge: ElasticIpView,
     private readonly fleet: Fleet,
+    private readonly certificate: SelfSignedCertificate | undefined,
   ) {
     this.reconciler = new Reconciler(
       autoScalingGroups(options.workers, options.maxWorkers, options.standby),
@@ -101,7 +111,23 @@ export class Environment implements AsyncDisposable {
     };
     const prefix = options.prefix ?? "faas";
     const cleanups: (() => Promise<void>)[] = [];
+    let certificate: SelfSignedCertificate | undefined;
     try {
+      if (options.tls === true) {
+        if (options.backend !== undefined && options.backend.kind !== "process")
+          throw new Error("--tls: the public API over HTTPS runs on the process runtime only, for now");
+        const dir = mkdtempSync(path.join(os.tmpdir(), `faas-tls-${envId}-`));
+        cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+        certificate = await selfSignedCertificate(dir, { ips: ["127.0.0.1"], dns: ["localhost"] });
+        options = {
+          ...options,
+          controllerEnv: {
+            ...options.controllerEnv,
+            FAAS_TLS_CERT_FILE: certificate.certFile,
+            FAAS_TLS_KEY_FILE: certificate.keyFile,
+          },
+        };
+      }
       // Every setting the services would refuse, refused now, before anything runs.
       for (const role of ["controller", "worker"] as const)
         checkServiceEnv(withBackendVars(platformServiceEnv(options, role, CHECK_URLS), CHECK_BACKEND_VARS));
@@ -165,7 +191,7 @@ export class Environment implements AsyncDisposable {
       });
       holder.fleet = fleet;
       cleanups.push(() => fleet.stop());
-      const env = new Environment(envId, options, backend, resources, clients, edge, fleet);
+      const env = new Environment(envId, options, backend, resources, clients, edge, fleet, certificate);
       await env.reconciler.start();
       return env;
     } catch (err) {
@@ -175,7 +201,12 @@ export class Environment implements AsyncDisposable {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.options.edgePort}`;
+    return `${this.certificate === undefined ? "http" : "https"}://127.0.0.1:${this.options.edgePort}`;
+  }
+
+  /** The SHA-256 fingerprint of the API's certificate, which clients pin; undefined without `tls`. */
+  get tlsFingerprint(): string | undefined {
+    return this.certificate?.fingerprint256;
   }
 
   get labels(): Record<string, string> {
@@ -267,6 +298,8 @@ export class Environment implements AsyncDisposable {
     await this.edge.stop();
     await this.backend.stop();
     destroyClients(this.clients);
+    if (this.certificate !== undefined)
+      rmSync(path.dirname(this.certificate.certFile), { recursive: true, force: true });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

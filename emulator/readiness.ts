@@ -12,9 +12,14 @@ export async function waitForWorkers(
   apiKey: string,
   count: number,
   timeoutMs: number,
+  tlsFingerprint?: string,
 ): Promise<{ ready: boolean; last: WorkerList | undefined }> {
   // A poll: each look is one attempt, the loop is the retry.
-  const client = new PlatformClient(endpoint, apiKey, { requestTimeoutMs: 2000, retry: false });
+  const client = new PlatformClient(endpoint, apiKey, {
+    requestTimeoutMs: 2000,
+    retry: false,
+    ...(tlsFingerprint === undefined ? {} : { tlsFingerprint }),
+  });
   let last: WorkerList | undefined;
   try {
     await waitFor(

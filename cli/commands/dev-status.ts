@@ -1,9 +1,8 @@
 import type { CommandModule } from "yargs";
 import { EnvironmentStatus } from "../../emulator/admin-server";
 import { renderStatus } from "../../emulator/status-table";
-import { PlatformClient } from "../../client/platform-client";
 import { adminRequest } from "../admin";
-import { loadCliConfig, readDevState } from "../config";
+import { loadCliConfig, platformClient, readDevState } from "../config";
 import { UserError } from "../errors";
 
 export const devStatusCommand: CommandModule = {
@@ -13,7 +12,9 @@ export const devStatusCommand: CommandModule = {
     const status = (await adminRequest("GET", "/status")) as EnvironmentStatus;
     const state = readDevState(loadCliConfig());
     if (state === undefined) throw new UserError("no environment is running");
-    const workers = await new PlatformClient(state.endpoint, state.apiKey).workers().catch(() => undefined);
+    const workers = await platformClient(state)
+      .workers()
+      .catch(() => undefined);
     process.stdout.write(`${renderStatus(status, workers)}\n`);
   },
 };

@@ -22,6 +22,7 @@ interface Args {
   "json-logs": boolean;
   "aws-timing": boolean;
   standby: boolean;
+  tls: boolean;
   runtime: RuntimeRequest;
 }
 
@@ -62,6 +63,12 @@ export const devUpCommand: CommandModule<object, Args> = {
         default: false,
         describe:
           "a hot standby controller beside the active one (group 2/2): it takes the Elastic IP within ~2 s of the active's death (docs/failover.md)",
+      })
+      .option("tls", {
+        type: "boolean",
+        default: false,
+        describe:
+          "the public API over HTTPS with a self-signed certificate that bin/faas pins (process runtime)",
       })
       .option("json-logs", {
         type: "boolean",
@@ -107,6 +114,7 @@ export const devUpCommand: CommandModule<object, Args> = {
       jsonLogs: args["json-logs"],
       awsTiming: args["aws-timing"],
       standby: args.standby,
+      tls: args.tls,
       runtime: args.runtime,
     });
   },

@@ -2,8 +2,7 @@ import AdmZip from "adm-zip";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Argv, CommandModule } from "yargs";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 import { UserError } from "../errors";
 
 interface Args {
@@ -42,7 +41,7 @@ export const fnDeployCommand: CommandModule<object, Args> = {
       }),
     );
     const target = resolveTarget(loadCliConfig());
-    const record = await new PlatformClient(target.endpoint, target.apiKey).deploy(name, {
+    const record = await platformClient(target).deploy(name, {
       ...code,
       handler: args.handler,
       timeoutMs: args.timeout,

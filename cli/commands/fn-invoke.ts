@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 import { UserError } from "../errors";
 
 interface Args {
@@ -45,7 +44,7 @@ export const fnInvokeCommand: CommandModule<object, Args> = {
     );
     const target = resolveTarget(loadCliConfig());
     if (!(args.deadline > 0)) throw new UserError("--deadline is a number of seconds greater than 0");
-    const client = new PlatformClient(target.endpoint, target.apiKey, {
+    const client = platformClient(target, {
       retry: { deadlineMs: args.deadline * 1000 },
     });
     const options = { idempotencyKey: args.idempotencyKey };

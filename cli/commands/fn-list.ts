@@ -1,7 +1,6 @@
 import type { CommandModule } from "yargs";
 import { table } from "../../emulator/status-table";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 
 export const fnListCommand: CommandModule = {
   command: "list",
@@ -9,7 +8,7 @@ export const fnListCommand: CommandModule = {
   describe: "List deployed functions",
   handler: async () => {
     const target = resolveTarget(loadCliConfig());
-    const { functions } = await new PlatformClient(target.endpoint, target.apiKey).listFunctions();
+    const { functions } = await platformClient(target).listFunctions();
     if (functions.length === 0) {
       process.stdout.write("no functions deployed\n");
       return;

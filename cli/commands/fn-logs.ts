@@ -3,7 +3,7 @@ import { InvocationView } from "../../contracts";
 import { PlatformClient, PlatformError } from "../../client/platform-client";
 import { compileFilterPattern } from "../../emulator/cloudwatch/metric-filter";
 import { LogFollower, readEvents, ReadEvent } from "../../emulator/cloudwatch/log-reader";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 import { explainLogsError, logTarget, parseSince } from "../log-target";
 
 interface Args {
@@ -53,7 +53,7 @@ export const fnLogsCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     const group = `/${args.prefix}/worker`;
     const api = resolveTarget(loadCliConfig());
-    const platform = new PlatformClient(api.endpoint, api.apiKey);
+    const platform = platformClient(api);
     const target = await logTarget(args.endpoint);
     // JSON.stringify quotes the name as the pattern's string syntax needs.
     const finished = compileFilterPattern(

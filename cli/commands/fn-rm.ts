@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 
 export const fnRmCommand: CommandModule<object, { name: string }> = {
   command: "rm <name>",
@@ -9,7 +8,7 @@ export const fnRmCommand: CommandModule<object, { name: string }> = {
   builder: (y: Argv) => y.positional("name", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
-    await new PlatformClient(target.endpoint, target.apiKey).deleteFunction(args.name);
+    await platformClient(target).deleteFunction(args.name);
     process.stdout.write(`removed ${args.name}\n`);
   },
 };

@@ -1,6 +1,5 @@
 import type { Argv, CommandModule } from "yargs";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 
 export const invocationGetCommand: CommandModule<object, { id: string }> = {
   command: "get <id>",
@@ -8,7 +7,7 @@ export const invocationGetCommand: CommandModule<object, { id: string }> = {
   builder: (y: Argv) => y.positional("id", { type: "string", demandOption: true }),
   handler: async (args) => {
     const target = resolveTarget(loadCliConfig());
-    const view = await new PlatformClient(target.endpoint, target.apiKey).getInvocation(args.id);
+    const view = await platformClient(target).getInvocation(args.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
   },
 };

@@ -1,14 +1,13 @@
 import type { CommandModule } from "yargs";
 import { table } from "../../emulator/status-table";
-import { PlatformClient } from "../../client/platform-client";
-import { loadCliConfig, resolveTarget } from "../config";
+import { loadCliConfig, platformClient, resolveTarget } from "../config";
 
 export const workersCommand: CommandModule = {
   command: "workers",
   describe: "List the workers registered with the controller",
   handler: async () => {
     const target = resolveTarget(loadCliConfig());
-    const list = await new PlatformClient(target.endpoint, target.apiKey).workers();
+    const list = await platformClient(target).workers();
     const head = `controller ${list.controllerInstanceId}: ${list.workers.length} worker(s)${list.filling ? " (registry still filling after a controller start)" : ""}`;
     const rows = list.workers.map((w) => [
       w.workerId,

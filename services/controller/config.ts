@@ -6,6 +6,8 @@ export const CONTROLLER_SETTINGS = {
   FAAS_HOST: z.string().default("0.0.0.0"),
   FAAS_PORT: intVar(8080, 1),
   FAAS_PRIVATE_PORT: intVar(0, 0),
+  FAAS_TLS_CERT_FILE: z.string().min(1).optional(),
+  FAAS_TLS_KEY_FILE: z.string().min(1).optional(),
   FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
   FAAS_WORKER_SECRET: z.string().min(16, "FAAS_WORKER_SECRET must be at least 16 characters"),
   FAAS_ENV_KEY: z.string().min(32, "FAAS_ENV_KEY must be at least 32 characters"),
@@ -42,11 +44,18 @@ export const CONTROLLER_SETTINGS = {
 /** The controller's settings, validated; a bad value fails at start naming its variable. */
 export function loadConfig(env: Env = process.env) {
   const raw = parseEnv(CONTROLLER_SETTINGS, env);
+  if ((raw.FAAS_TLS_CERT_FILE === undefined) !== (raw.FAAS_TLS_KEY_FILE === undefined))
+    throw new Error("FAAS_TLS_CERT_FILE and FAAS_TLS_KEY_FILE go together: set both (HTTPS) or neither");
   return {
     host: raw.FAAS_HOST,
     port: raw.FAAS_PORT,
     /** 0: one listener for everything; else the heartbeat is served only here (createApp's Surface). */
     privatePort: raw.FAAS_PRIVATE_PORT,
+    /** PEM files: the public listener serves HTTPS with them (the private one stays plain, in the VPC). */
+    tls:
+      raw.FAAS_TLS_CERT_FILE !== undefined && raw.FAAS_TLS_KEY_FILE !== undefined
+        ? { certFile: raw.FAAS_TLS_CERT_FILE, keyFile: raw.FAAS_TLS_KEY_FILE }
+        : undefined,
     apiKey: raw.FAAS_API_KEY,
     workerSecret: raw.FAAS_WORKER_SECRET,
     envKey: raw.FAAS_ENV_KEY,

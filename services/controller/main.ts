@@ -4,7 +4,9 @@
  * (FAAS_EIP_MODE=boot, one controller), or while holding the controller lease (lease, beside a
  * standby: controller-role.ts). On SIGTERM it drains: see `shutdown`.
  */
-import type { Server } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Express } from "express";
 import { loadConfig } from "./config";
 import { awsClients } from "../common/aws";
@@ -134,12 +136,16 @@ async function main(): Promise<void> {
   // With FAAS_PRIVATE_PORT, the workers' heartbeat is served only on that port, which only the
   // workers reach (their security group; locally, the private edge), not on the public API.
   const split = config.privatePort !== 0;
-  const server = await listen(createApp(deps, split ? "public" : "all"), config.port, config.host);
+  const tls =
+    config.tls === undefined
+      ? undefined
+      : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
+  const server = await listen(createApp(deps, split ? "public" : "all"), config.port, config.host, tls);
   const privateServer = split
     ? await listen(createApp(deps, "private"), config.privatePort, config.host)
     : undefined;
   log.info(
-    { port: config.port, privatePort: split ? config.privatePort : undefined },
+    { port: config.port, https: tls !== undefined, privatePort: split ? config.privatePort : undefined },
     "controller listening",
   );
 
@@ -213,9 +219,15 @@ async function main(): Promise<void> {
   }
 }
 
-/** An HTTP server for `app` on host:port, once it listens (a port in use is an error). */
-async function listen(app: Express, port: number, host: string): Promise<Server> {
-  const server = app.listen(port, host);
+/** An HTTP(S) server for `app` on host:port, once it listens (a port in use is an error). */
+async function listen(
+  app: Express,
+  port: number,
+  host: string,
+  tls?: { cert: Buffer; key: Buffer },
+): Promise<Server> {
+  const server = tls === undefined ? createServer(app) : createHttpsServer(tls, app);
+  server.listen(port, host);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {

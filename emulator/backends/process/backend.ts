@@ -214,7 +214,10 @@ export class ProcessBackend implements Backend {
         outputClosed = new Promise((resolve) => handle.child.once("close", resolve));
         return handle;
       },
-      healthTarget: () => Promise.resolve(port === undefined ? undefined : { host: "127.0.0.1", port }),
+      // The private listener, as an internal load balancer's check would: it stays plain HTTP when the
+      // public API serves HTTPS.
+      healthTarget: () =>
+        Promise.resolve(privatePort === undefined ? undefined : { host: "127.0.0.1", port: privatePort }),
       // The service's last lines are in its pipe until it closes: appended first, then the agent stops.
       release: async () => {
         await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
