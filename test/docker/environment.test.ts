@@ -108,16 +108,18 @@ describe("docker: the Environment on the Docker runtime", function () {
       { timeoutMs: 20_000 },
     );
 
-    // The log agent's container beside the worker: `docker kill` its service, the group terminates
-    // the instance, and everything the service printed is in its stream of the worker group.
-    const victim = t.live("worker")[0]!.instanceId;
+    // The log agent's container beside the controller: `docker kill` its service, the group terminates
+    // the instance, and everything the service printed is in its stream of the controller group. (A
+    // worker that has run a function is not the victim: `docker kill` of a worker container whose
+    // function sandboxes are frozen fails on this Docker — "did not receive an exit event".)
+    const victim = t.live("controller")[0]!.instanceId;
     const agents = await docker.listContainers({
       filters: JSON.stringify({ label: [`faas.env=${t.envId}`, "faas.part=agent"] }),
     });
     expect(
       agents.map((c) => c.Labels["faas.instance"]),
       "an agent container per instance",
-    ).to.include.members(t.live("worker").map((w) => w.instanceId));
+    ).to.include.members([...t.live("worker"), ...t.live("controller")].map((w) => w.instanceId));
     const [service] = await docker.listContainers({
       filters: JSON.stringify({ label: [`faas.instance=${victim}`, "faas.part=service"] }),
     });
@@ -129,11 +131,11 @@ describe("docker: the Environment on the Docker runtime", function () {
       { timeoutMs: 60_000, intervalMs: 200 },
     );
     const printed = logs
-      .filter((l) => l.startsWith(`worker ${victim} | `))
-      .map((l) => l.slice(`worker ${victim} | `.length))
+      .filter((l) => l.startsWith(`controller ${victim} | `))
+      .map((l) => l.slice(`controller ${victim} | `.length))
       .filter((l) => !l.startsWith("instance unhealthy: "));
-    expect(printed.length, "the worker printed its boot lines").to.be.greaterThan(0);
-    const group = t.resources.logGroups.worker;
+    expect(printed.length, "the controller printed its lines").to.be.greaterThan(0);
+    const group = t.resources.logGroups.controller;
     const shipped = await waitFor(
       `${victim}'s lines in ${group}`,
       async () => {
@@ -147,7 +149,7 @@ describe("docker: the Environment on the Docker runtime", function () {
       { timeoutMs: 20_000, intervalMs: 250 },
     );
     process.stderr.write(
-      `      killed worker's ${shipped.length} lines readable ${Date.now() - killedAt} ms after docker kill
+      `      killed controller's ${shipped.length} lines readable ${Date.now() - killedAt} ms after docker kill
 `,
     );
     expect(shipped, "every line it printed, its last ones included, in order").to.deep.equal(printed);
