@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { AsyncAccepted } from "../../contracts";
+import { AsyncAccepted, HEADER } from "../../contracts";
 import { readEvents } from "../../emulator/cloudwatch/log-reader";
 import Docker from "dockerode";
 import { runChaos } from "../../emulator/chaos/run-chaos";
@@ -163,6 +163,17 @@ describe("docker: the Environment on the Docker runtime", function () {
           })
         ).length === 0,
       { timeoutMs: 20_000, intervalMs: 250 },
+    );
+
+    // A worker that has run a function (its sandbox frozen between invocations) dies whole when killed:
+    // the emulator thaws the sandboxes first, since a frozen process takes no SIGKILL on cgroup v1.
+    const ranHello = (answer.headers.get(HEADER.workerId) ?? "").split("-").slice(0, 2).join("-");
+    expect(t.live("worker").map((w) => w.instanceId)).to.include(ranHello);
+    t.kill(ranHello);
+    await waitFor(
+      `${ranHello}, killed with a frozen sandbox, terminated by its group`,
+      () => t.list().some((i) => i.instanceId === ranHello && i.state === "terminated"),
+      { timeoutMs: 60_000, intervalMs: 200 },
     );
 
     const envId = t.envId;

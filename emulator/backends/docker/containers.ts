@@ -16,7 +16,7 @@
  * A worker container gets what its function sandbox (bubblewrap, per-function cgroups) needs, the same
  * settings as compose/docker-compose.yml's workers (workerHostConfig below, docs/docker.md).
  */
-import { readFileSync } from "node:fs";
+import { Dirent, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { constants } from "node:os";
@@ -302,6 +302,7 @@ export class DockerInstance implements RunningInstance {
       this.paused = false;
     } else {
       if (this.paused) await this.signalAsync("SIGCONT");
+      if (signal === "SIGKILL") thawFrozenCgroups(this.hostPid);
       await app.kill({ signal });
     }
   }
@@ -347,6 +348,42 @@ export class DockerInstance implements RunningInstance {
     this.exitInfo = exit;
     this.resolveExit(exit);
   }
+}
+
+/**
+ * Thaws every cgroup v1 freezer below the container's: a worker freezes its functions' sandboxes
+ * between invocations, and a frozen process takes no SIGKILL, so Docker could not kill the container
+ * ("did not receive an exit event") — an instance that crashes must die whole, sandboxes included.
+ * Nothing to do on cgroup v2 (a frozen process dies of SIGKILL) or without the right to write there.
+ */
+function thawFrozenCgroups(hostPid: number | undefined): void {
+  if (hostPid === undefined) return;
+  let own: string | undefined;
+  try {
+    own = readFileSync(`/proc/${hostPid}/cgroup`, "utf8")
+      .split("\n")
+      .map((line) => line.split(":"))
+      .find(([, controllers]) => controllers?.split(",").includes("freezer"))?.[2];
+  } catch {
+    return;
+  }
+  if (own === undefined) return;
+  const walk = (dir: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
+    try {
+      if (readFileSync(path.join(dir, "freezer.state"), "utf8").trim() !== "THAWED")
+        writeFileSync(path.join(dir, "freezer.state"), "THAWED");
+    } catch {
+      // Not a freezer, or not ours to write: the kill goes ahead as it would have.
+    }
+  };
+  walk(path.join("/sys/fs/cgroup/freezer", own));
 }
 
 /** Docker reports a process killed by signal n as exit code 128 + n. */
