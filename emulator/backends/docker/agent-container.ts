@@ -20,6 +20,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writ
 import { createInterface } from "node:readline";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
+import type { Demuxer } from "./containers";
 import { renderAgentConfig } from "../../log-agent/agent-config";
 import { instanceLogFiles, InstanceLogFiles } from "../../log-agent/sidecar";
 import { waitFor } from "../../wait";
@@ -138,13 +139,4 @@ export class AgentContainer {
     }
     await this.container.remove({ force: true }).catch(() => undefined);
   }
-}
-
-/** docker-modem splits an attached stream into stdout and stderr; its typings say `any`. */
-interface Demuxer {
-  demuxStream(
-    stream: NodeJS.ReadableStream,
-    stdout: NodeJS.WritableStream,
-    stderr: NodeJS.WritableStream,
-  ): void;
 }

@@ -98,7 +98,7 @@ export interface DockerRuntimeOptions {
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 /** docker-modem splits an attached stream into stdout and stderr; its typings say `any`. */
-interface Demuxer {
+export interface Demuxer {
   demuxStream(
     stream: NodeJS.ReadableStream,
     stdout: NodeJS.WritableStream,
