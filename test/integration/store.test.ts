@@ -195,4 +195,24 @@ describe("invocation store: Lua scripts on a real Redis", function () {
       function: "unknown",
     });
   });
+
+  // Last: it kills the server. The local Redis appends every write (AOF) and fsyncs every second: a
+  // write is in the kernel's page cache before Redis answers it, so a killed Redis process loses
+  // nothing it acknowledged (only the host's crash could; docs/performance.md, "Redis: fsync every second").
+  it("keeps every acknowledged result through a SIGKILL of Redis", async () => {
+    const ids = Array.from({ length: 200 }, () => randomUUID());
+    for (const id of ids) {
+      await store.acquireLease(id, "a", 60_000);
+      expect(await store.storeResult(result(id, "a", id))).to.equal("stored");
+    }
+    await server.restart(0, true);
+    const after = new Redis(server.url);
+    try {
+      const fresh = new InvocationStore(after, TTL);
+      const kept = await Promise.all(ids.map((id) => fresh.getResult(id)));
+      expect(kept.map((r) => r?.result)).to.deep.equal(ids);
+    } finally {
+      after.disconnect();
+    }
+  });
 });

@@ -249,7 +249,8 @@ export class ComposeProject implements ComposeServices {
 
 /**
  * Redis in its container, restarted by stopping and starting the same container: its append-only file
- * (fsync always, compose/docker-compose.yml) lives in the container's own filesystem, so it survives.
+ * (written before Redis answers, fsynced every second: compose/docker-compose.yml) lives in the
+ * container's own filesystem, so it survives.
  * It requires the environment's password (images/redis/entrypoint.sh); `url` carries it.
  */
 export class ContainerRedis implements RestartableRedis {

@@ -1,5 +1,5 @@
 /**
- * Stop Redis and start it again (append-only file, fsync always): invocations during the outage are
+ * Stop Redis and start it again (append-only file, fsync every second): invocations during the outage are
  * refused with 503, controller and workers reconnect by themselves, and work accepted before completes.
  */
 import { Scenario } from "../context";
