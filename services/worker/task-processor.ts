@@ -64,7 +64,13 @@ export async function processMessage<R extends FunctionRuntime>(
   // The lease ends a little before the message becomes visible again, so the next receiver finds it free.
   const leaseMs = Math.max(500, Math.floor(deps.visibilityTimeoutS * 1000 * 0.8));
 
-  const leaseOutcome = await deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
+  const leasing = deps.store.acquireLease(task.invocationId, deps.workerId, leaseMs);
+  // While Redis answers: open the env and find the code, neither of which changes anything (a
+  // duplicate delivery wastes them). Their errors become the invocation's outcome once it is leased.
+  const codeTiming: CodeTiming = {};
+  const preparing = prepare(deps, task, codeTiming);
+  preparing.catch(() => undefined);
+  const leaseOutcome = await leasing;
   if (leaseOutcome === "finished") {
     log.info("duplicate delivery of a finished invocation: deleting it without running");
     await deleteMessage(deps, receipt);
@@ -97,18 +103,9 @@ export async function processMessage<R extends FunctionRuntime>(
 
   let outcome: RunOutcome;
   let cold = false;
-  const codeTiming: CodeTiming = {};
   let initMs: number | undefined;
   try {
-    const fn: FunctionRecord = {
-      ...task.function,
-      env: deps.envSealer.open(task.sealedEnv, {
-        invocationId: task.invocationId,
-        functionName: task.function.name,
-        version: task.function.version,
-      }),
-    };
-    const dir = await deps.code.dirFor(fn, codeTiming);
+    const { fn, dir } = await preparing;
     const acquired = deps.pool.acquire(fn, dir);
     cold = acquired.cold;
     outcome = await acquired.proc.run(task.invocationId, task.event, task.function.timeoutMs);
@@ -166,6 +163,23 @@ export async function processMessage<R extends FunctionRuntime>(
   // The result is safe in Redis: the slot is free now, and the deletion joins the next batch. A
   // deletion that never happens only means the message comes back once and is deleted unrun.
   if (stored !== "lease-lost") void deleteMessage(deps, receipt);
+}
+
+/** The function with its env opened, and its code's folder (fetched and unpacked on a cold start). */
+async function prepare(
+  deps: Pick<ProcessorDeps, "envSealer" | "code">,
+  task: InvocationTask,
+  timing: CodeTiming,
+): Promise<{ fn: FunctionRecord; dir: string }> {
+  const fn: FunctionRecord = {
+    ...task.function,
+    env: deps.envSealer.open(task.sealedEnv, {
+      invocationId: task.invocationId,
+      functionName: task.function.name,
+      version: task.function.version,
+    }),
+  };
+  return { fn, dir: await deps.code.dirFor(fn, timing) };
 }
 
 /** A deletion that fails is only logged: the message comes back once, finds the result and is deleted unrun. */

@@ -189,7 +189,8 @@ describe("processMessage: one task, lease to deletion", () => {
   it("deletes a duplicate delivery of a finished invocation without running it", async () => {
     const h = harness({ lease: "finished" });
     await processMessage(h.deps, taskMessage().message);
-    expect(h.events).to.deep.equal(["acquire worker-a 24000", "delete r-1"]);
+    // The code was looked up while the lease was asked for (it changes nothing); nothing ran.
+    expect(h.events).to.deep.equal(["acquire worker-a 24000", "code", "delete r-1"]);
     expect(
       h.logged("duplicate delivery of a finished invocation: deleting it without running"),
     ).to.have.length(1);
@@ -198,13 +199,28 @@ describe("processMessage: one task, lease to deletion", () => {
   it("hides a copy whose lease another worker holds: not run, not deleted", async () => {
     const h = harness({ lease: "held" });
     await processMessage(h.deps, taskMessage().message);
-    expect(h.events).to.deep.equal(["acquire worker-a 24000", "extend r-1 30"]);
+    expect(h.events).to.deep.equal(["acquire worker-a 24000", "code", "extend r-1 30"]);
   });
 
   it("leaves a held copy alone when its visibility cannot be changed, without throwing", async () => {
     const h = harness({ lease: "held", extendFails: true });
     await processMessage(h.deps, taskMessage().message);
-    expect(h.events).to.deep.equal(["acquire worker-a 24000", "extend r-1 30"]);
+    expect(h.events).to.deep.equal(["acquire worker-a 24000", "code", "extend r-1 30"]);
+  });
+
+  it("ignores the code's failure for a copy it does not run (finished elsewhere)", async () => {
+    const h = harness({ lease: "finished", dirFor: () => Promise.reject(new Error("no such object")) });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await processMessage(h.deps, taskMessage().message);
+      await settle();
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(h.events).to.deep.equal(["acquire worker-a 24000", "code", "delete r-1"]);
+    expect(unhandled).to.deep.equal([]);
   });
 
   it("drops the result of a run whose lease was lost meanwhile, and keeps the message", async () => {

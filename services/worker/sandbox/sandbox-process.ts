@@ -56,6 +56,11 @@ export class SandboxProcess {
   /** The runtime's pid on the host, once known (bwrap: node inside the namespaces). */
   private runtimePid: number | undefined;
   private frozen = false;
+  /**
+   * The sandbox's OOM kill count when its current invocation began: read when it is parked (off the
+   * next invocation's path; nothing runs while it is frozen), or at the first invocation.
+   */
+  private oomKillsBefore: number | undefined;
   readonly id = `sb-${process.pid}-${++sequence}`;
   readonly createdAt = Date.now();
   private readonly startedAt = performance.now();
@@ -231,10 +236,11 @@ export class SandboxProcess {
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
     this.logs = "";
-    const oomBefore = (await this.cgroup?.oomKills()) ?? 0;
+    const oomBefore = this.oomKillsBefore ?? (await this.oomKills());
+    this.oomKillsBefore = undefined;
     await this.unfreeze();
     const outcome = await this.exchange(invocationId, event, timeoutMs, deadline);
-    const oomAfter = (await this.cgroup?.oomKills()) ?? 0;
+    const oomAfter = await this.oomKills();
     if (oomAfter > oomBefore && outcome.status !== "timed_out") {
       // The kernel killed a process of this sandbox for memory: the invocation did not fit.
       this.kill();
@@ -258,6 +264,7 @@ export class SandboxProcess {
       this.kill();
       return false;
     }
+    this.oomKillsBefore = await this.oomKills();
     await this.freeze();
     return this.alive;
   }
@@ -444,6 +451,10 @@ export class SandboxProcess {
     if (root === undefined) return 0;
     const expected = this.settings.mechanism === "bwrap" ? 2 : 0;
     return Math.max(0, (await descendants(root)).length - expected);
+  }
+
+  private async oomKills(): Promise<number> {
+    return (await this.cgroup?.oomKills()) ?? 0;
   }
 
   private async freeze(): Promise<void> {
