@@ -81,7 +81,15 @@ export function cloudComponents(env: Environment): Component[] {
   return [
     { name: "controller", pids: instances("controller") },
     { name: "workers", pids: instances("worker") },
-    ...env.backend.hostProcesses().map((p) => ({ name: p.name, pids: () => [p.pid] })),
+    // Named once; their processes read at each sample (log agents come and go with instances).
+    ...[...new Set(env.backend.hostProcesses().map((p) => p.name))].map((name) => ({
+      name,
+      pids: () =>
+        env.backend
+          .hostProcesses()
+          .filter((p) => p.name === name)
+          .map((p) => p.pid),
+    })),
     // This process: the load generator and, on processes, the Elastic IP edge and the SQS endpoint.
     { name: "bench+edge", pids: () => [process.pid], ownOnly: true },
   ];

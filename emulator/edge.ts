@@ -14,13 +14,9 @@ import http from "node:http";
 import net from "node:net";
 import { DescribeAddressesCommand, EC2Client } from "@aws-sdk/client-ec2";
 
-export interface EdgeOptions {
-  port: number;
-  host?: string;
+export interface AssociationOptions {
   allocationId: string;
   ec2: Pick<EC2Client, "send">;
-  /** Where an instance serves HTTP, or undefined when it has no running server. */
-  targetOf: (instanceId: string) => { host: string; port: number } | undefined;
   refreshMs?: number;
   /**
    * How long a new association takes to carry traffic (AWS_TIMING: 2 s). AWS documents no figure for
@@ -30,62 +26,62 @@ export interface EdgeOptions {
   remapDelayMs?: number;
 }
 
-/** A client connection carried to an instance. */
-interface Flow {
-  instanceId: string;
-  client: net.Socket;
-  upstream: net.Socket;
-}
+export type EdgeOptions = {
+  port: number;
+  host?: string;
+  /** Where an instance serves, or undefined when it has no running server. */
+  targetOf: (instanceId: string) => { host: string; port: number } | undefined;
+} & (
+  | AssociationOptions
+  /** Several listeners of one address (the public API, the private listener) share one reading of it. */
+  | { association: AddressAssociation }
+);
 
-export class ElasticIpEdge {
-  private server: net.Server | undefined;
-  /** Answers, over HTTP, the connections the edge cannot carry anywhere. */
-  private readonly refusals = http.createServer((req, res) => {
-    unavailable(res, this.refusalReason.get(req.socket) ?? "the Elastic IP is not serving");
-  });
-  private readonly refusalReason = new WeakMap<net.Socket, string>();
-  private readonly flows = new Set<Flow>();
+/**
+ * Where an Elastic IP points, as the traffic sees it: DescribeAddresses every `refreshMs` (and at once
+ * when asked), a new association taking effect `remapDelayMs` after it appears. One per address,
+ * however many listeners carry its traffic: each reading costs the AWS emulator a request.
+ */
+export class AddressAssociation {
   private associatedWith: string | undefined;
   private remap: { to: string | undefined; since: number } | undefined;
   private started = false;
+  private starting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+  private readonly listeners = new Set<(instanceId: string | undefined) => void>();
 
-  constructor(private readonly options: EdgeOptions) {}
+  constructor(private readonly options: AssociationOptions) {}
 
   get instanceId(): string | undefined {
     return this.associatedWith;
   }
 
-  /** Connections carried to instances now. */
-  get openFlows(): number {
-    return this.flows.size;
+  /** Called with the new instance (or undefined) whenever the address moves. */
+  onChange(listener: (instanceId: string | undefined) => void): void {
+    this.listeners.add(listener);
   }
 
-  async start(): Promise<void> {
-    await this.refresh();
-    this.started = true;
-    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 200);
-    // Paused until the edge knows where a connection goes: its first bytes stay in the kernel, for
-    // the instance or for the refusal.
-    this.server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) =>
-      this.carry(client),
-    );
-    await new Promise<void>((resolve, reject) => {
-      this.server?.once("error", reject);
-      this.server?.listen(this.options.port, this.options.host ?? "127.0.0.1", resolve);
+  /** The first reading, then one every `refreshMs`; listeners sharing the association may all call it. */
+  start(): Promise<void> {
+    this.starting ??= this.refresh().then(() => {
+      this.started = true;
+      this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 200);
     });
+    return this.starting;
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const flow of this.flows) this.reset(flow);
-    this.refusals.closeAllConnections();
-    const server = this.server;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  async refresh(): Promise<void> {
+  /** Reads the association now; callers meanwhile share the reading under way. */
+  refresh(): Promise<void> {
+    this.reading ??= this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
     let id: string | undefined;
     try {
       const out = await this.options.ec2.send(
@@ -103,8 +99,77 @@ export class ElasticIpEdge {
       if (Date.now() - this.remap.since < delay) return;
     }
     this.remap = undefined;
+    if (next === this.associatedWith) return;
     this.associatedWith = next;
-    for (const flow of this.flows) if (flow.instanceId !== this.associatedWith) this.reset(flow);
+    for (const listener of this.listeners) listener(next);
+  }
+}
+
+/** A client connection carried to an instance. */
+interface Flow {
+  instanceId: string;
+  client: net.Socket;
+  upstream: net.Socket;
+}
+
+export class ElasticIpEdge {
+  private server: net.Server | undefined;
+  /** Answers, over HTTP, the connections the edge cannot carry anywhere. */
+  private readonly refusals = http.createServer((req, res) => {
+    unavailable(res, this.refusalReason.get(req.socket) ?? "the Elastic IP is not serving");
+  });
+  private readonly refusalReason = new WeakMap<net.Socket, string>();
+  private readonly flows = new Set<Flow>();
+  private readonly association: AddressAssociation;
+  /** The edge reads the address itself (not given an association shared with other listeners). */
+  private readonly ownsAssociation: boolean;
+
+  constructor(private readonly options: EdgeOptions) {
+    this.ownsAssociation = !("association" in options);
+    this.association = "association" in options ? options.association : new AddressAssociation(options);
+    this.association.onChange((instanceId) => {
+      for (const flow of this.flows) if (flow.instanceId !== instanceId) this.reset(flow);
+    });
+  }
+
+  get instanceId(): string | undefined {
+    return this.association.instanceId;
+  }
+
+  private get associatedWith(): string | undefined {
+    return this.association.instanceId;
+  }
+
+  /** Connections carried to instances now. */
+  get openFlows(): number {
+    return this.flows.size;
+  }
+
+  async start(): Promise<void> {
+    await this.association.start();
+    // Paused until the edge knows where a connection goes: its first bytes stay in the kernel, for
+    // the instance or for the refusal.
+    this.server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (client) =>
+      this.carry(client),
+    );
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(this.options.port, this.options.host ?? "127.0.0.1", resolve);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.ownsAssociation) this.association.stop();
+    for (const flow of this.flows) this.reset(flow);
+    this.refusals.closeAllConnections();
+    const server = this.server;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Reads the address's association now. */
+  refresh(): Promise<void> {
+    return this.association.refresh();
   }
 
   private carry(client: net.Socket): void {

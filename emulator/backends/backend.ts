@@ -100,8 +100,8 @@ export interface Backend {
   ): Promise<ElasticIpView>;
   place(identity: InstanceIdentity): Promise<Placement>;
   /**
-   * The infrastructure's processes on this host (the AWS emulator, Redis), for CPU accounting; empty
-   * when they run in containers.
+   * The infrastructure's processes on this host (the AWS emulator, Redis, the queue, the instances'
+   * log agents), for CPU accounting, named by component; empty when they run in containers.
    */
   hostProcesses(): { name: string; pid: number }[];
   /** Stops what the backend started and removes what its instances left on the host. */

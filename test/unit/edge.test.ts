@@ -3,7 +3,7 @@ import net from "node:net";
 import { once } from "node:events";
 import { expect } from "chai";
 import { DescribeAddressesCommand } from "@aws-sdk/client-ec2";
-import { ElasticIpEdge } from "../../emulator/edge";
+import { AddressAssociation, ElasticIpEdge } from "../../emulator/edge";
 import { freePort } from "../../emulator/ports";
 
 /** An instance's HTTP server on a free port, answering with its own name and what it received. */
@@ -229,6 +229,40 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
       expect((await request(port, false)).body).to.equal("i-a:GET /x?y=1");
     } finally {
       ec2.failing = false;
+    }
+  });
+
+  it("lets two listeners share one reading of the address, each carrying to its own target", async () => {
+    const association = new AddressAssociation({ allocationId: "eipalloc-1", ec2, refreshMs: 60_000 });
+    const [p1, p2] = [await freePort(), await freePort()];
+    const listener = (p: number, name: "i-a" | "i-b") =>
+      new ElasticIpEdge({
+        port: p,
+        association,
+        // The second listener carries each instance's traffic to the other server: its own target.
+        targetOf: (id) => {
+          const i = instances.get(name === "i-a" ? id : id === "i-a" ? "i-b" : "i-a");
+          return i === undefined ? undefined : { host: "127.0.0.1", port: i.port };
+        },
+      });
+    const edges = [listener(p1, "i-a"), listener(p2, "i-b")];
+    await Promise.all(edges.map((e) => e.start()));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = ec2.calls;
+      await Promise.all([edges[0]?.refresh(), edges[1]?.refresh(), association.refresh()]);
+      expect(ec2.calls - before, "one DescribeAddresses for every listener").to.equal(1);
+      expect((await request(p1, agent)).body).to.equal("i-a:GET /x?y=1");
+      expect((await request(p2, false)).body).to.equal("i-b:GET /x?y=1");
+      ec2.associatedWith = "i-b";
+      await association.refresh();
+      expect(edges.map((e) => e.instanceId)).to.deep.equal(["i-b", "i-b"]);
+      // The kept-alive connection to the old instance was reset on the move; a new one goes to i-b.
+      expect((await request(p1, agent)).body).to.equal("i-b:GET /x?y=1");
+    } finally {
+      agent.destroy();
+      association.stop();
+      await Promise.all(edges.map((e) => e.stop()));
     }
   });
 });

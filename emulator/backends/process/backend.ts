@@ -11,7 +11,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { sweepWorkerCgroups } from "../../../services/worker/sandbox/cgroups";
 import { AwsEmulator, startMoto } from "../../aws-emulator";
 import { CloudResources } from "../../cloud-resources";
-import { ElasticIpEdge } from "../../edge";
+import { AddressAssociation, ElasticIpEdge } from "../../edge";
 import { LogSidecar } from "../../log-agent/sidecar";
 import { ManagedProcess } from "../../managed-process";
 import { MetadataServer } from "../../metadata-server";
@@ -65,6 +65,8 @@ export class ProcessBackend implements Backend {
   readonly bootAllowanceMs = 0;
   /** Workers sharing this host must not share sandbox uids: a range of 1000 each. */
   private workerLaunches = 0;
+  /** The log file and agent of every instance placed and not yet released. */
+  private readonly sidecars = new Set<LogSidecar>();
 
   private constructor(
     private readonly context: BackendContext,
@@ -134,27 +136,35 @@ export class ProcessBackend implements Backend {
     options: { remapDelayMs?: number } = {},
   ): Promise<ElasticIpView> {
     // Two edges for one address: the public API on the edge port, and the private listener the
-    // workers' heartbeats reach (inside a VPC the address's DNS name resolves to its holder).
+    // workers' heartbeats reach (inside a VPC the address's DNS name resolves to its holder). They
+    // share one reading of the association: every reading is a request moto spends CPU on.
+    const association = new AddressAssociation({
+      allocationId: resources.eipAllocationId,
+      ec2,
+      remapDelayMs: options.remapDelayMs,
+    });
     const edges = (["public", "private"] as const).map(
       (listener) =>
         new ElasticIpEdge({
           port: listener === "public" ? this.context.edgePort : this.privateEdgePort,
-          allocationId: resources.eipAllocationId,
-          ec2,
+          association,
           targetOf: (id) => targetOf(id, listener),
-          remapDelayMs: options.remapDelayMs,
         }),
     );
-    const [publicEdge] = edges as [ElasticIpEdge, ElasticIpEdge];
-    for (const edge of edges) await edge.start();
+    try {
+      for (const edge of edges) await edge.start();
+    } catch (err) {
+      association.stop();
+      await Promise.all(edges.map((e) => e.stop()));
+      throw err;
+    }
     return {
       get instanceId() {
-        return publicEdge.instanceId;
+        return association.instanceId;
       },
-      refresh: async () => {
-        await Promise.all(edges.map((e) => e.refresh()));
-      },
+      refresh: () => association.refresh(),
       stop: async () => {
+        association.stop();
         await Promise.all(edges.map((e) => e.stop()));
       },
     };
@@ -183,6 +193,7 @@ export class ProcessBackend implements Backend {
       labels: this.context.labels,
       onAgentLine: (line, stream) => this.context.onLog(`agent ${identity.instanceId}`, line, stream),
     });
+    this.sidecars.add(logs);
     let outputClosed: Promise<unknown> = Promise.resolve();
     return {
       port,
@@ -222,6 +233,7 @@ export class ProcessBackend implements Backend {
       release: async () => {
         await Promise.race([outputClosed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         await logs.stop();
+        this.sidecars.delete(logs);
         await metadata.stop();
       },
     };
@@ -268,6 +280,8 @@ export class ProcessBackend implements Backend {
     if (this.moto?.process?.pid !== undefined) out.push({ name: "moto", pid: this.moto.process.pid });
     if (this.redis?.pid !== undefined) out.push({ name: "redis", pid: this.redis.pid });
     if (this.queue?.pid !== undefined) out.push({ name: "sqs", pid: this.queue.pid });
+    for (const sidecar of this.sidecars)
+      if (sidecar.agentPid !== undefined) out.push({ name: "log agents", pid: sidecar.agentPid });
     return out;
   }
 
