@@ -5,8 +5,9 @@
  * PlatformClient), so a controller replaced under a caller costs it latency, not an error.
  */
 import { randomUUID } from "node:crypto";
-// undici's own fetch (the one Node bundles, as a package): its dispatcher can pin a certificate.
-import { type Agent, fetch, type Response } from "undici";
+// undici (the HTTP client Node's fetch is built on, as a package): its dispatcher can pin a
+// certificate, and its request() costs a fifth of fetch()'s CPU (0.1 against 0.3-0.4 ms a call here).
+import { type Agent, request } from "undici";
 import { z } from "zod";
 import {
   AsyncAccepted,
@@ -84,6 +85,14 @@ export interface InvokeOptions extends CallOptions {
 /** Statuses worth another attempt: the platform is at capacity, or something between is replacing it. */
 const RETRYABLE = new Set([429, 502, 503]);
 const DEFAULT_RETRY: Required<RetryOptions> = { deadlineMs: 60_000, initialDelayMs: 100, maxDelayMs: 5000 };
+
+/** One HTTP answer: its status, its headers by lower-case name, and its body, read once. */
+interface Answer {
+  status: number;
+  ok: boolean;
+  header(name: string): string | undefined;
+  text(): Promise<string>;
+}
 
 /** A synchronous invocation's answer: a function error is an outcome, not an exception. */
 export interface InvokeOutcome {
@@ -166,7 +175,10 @@ export class PlatformClient {
   }
 
   async deleteFunction(name: string, options: CallOptions = {}): Promise<void> {
-    await this.checked("DELETE", `/api/functions/${encodeURIComponent(name)}`, undefined, options);
+    // Read to its end, so that its connection serves the next call.
+    await (
+      await this.checked("DELETE", `/api/functions/${encodeURIComponent(name)}`, undefined, options)
+    ).text();
   }
 
   /** An asynchronous invocation: resolves once the platform has queued it. */
@@ -189,17 +201,17 @@ export class PlatformClient {
     );
     const text = await res.text();
     const body = parseMaybe(text);
-    const functionError = res.headers.get(HEADER.functionError) ?? undefined;
+    const functionError = res.header(HEADER.functionError);
     if (!res.ok && functionError === undefined) throw platformError(res.status, body, text);
-    const duration = res.headers.get(HEADER.durationMs);
-    const cold = res.headers.get(HEADER.coldStart);
+    const duration = res.header(HEADER.durationMs);
+    const cold = res.header(HEADER.coldStart);
     return {
       status: res.status,
       body,
-      invocationId: res.headers.get(HEADER.invocationId) ?? undefined,
-      workerId: res.headers.get(HEADER.workerId) ?? undefined,
-      durationMs: duration === null ? undefined : Number(duration),
-      coldStart: cold === null ? undefined : cold === "true",
+      invocationId: res.header(HEADER.invocationId),
+      workerId: res.header(HEADER.workerId),
+      durationMs: duration === undefined ? undefined : Number(duration),
+      coldStart: cold === undefined ? undefined : cold === "true",
       functionError,
     };
   }
@@ -254,9 +266,8 @@ export class PlatformClient {
     path: string,
     body: unknown,
     options: CallOptions,
-    retryStatus: (status: number, headers: Response["headers"]) => boolean = (status) =>
-      RETRYABLE.has(status),
-  ): Promise<Response> {
+    retryStatus: (status: number) => boolean = (status) => RETRYABLE.has(status),
+  ): Promise<Answer> {
     this.stats.calls++;
     const retry = this.retry;
     const deadlineMs = options.deadlineMs ?? retry?.deadlineMs;
@@ -269,12 +280,12 @@ export class PlatformClient {
       let failure: { status: number; error: Error; retryAfterMs?: number };
       try {
         const res = await this.attempt(method, path, body, options, deadline);
-        if (retry === undefined || !retryStatus(res.status, res.headers)) return res;
+        if (retry === undefined || !retryStatus(res.status)) return res;
         const text = await res.text();
         failure = {
           status: res.status,
           error: platformError(res.status, parseMaybe(text), text),
-          retryAfterMs: retryAfter(res.headers.get("retry-after")),
+          retryAfterMs: retryAfter(res.header("retry-after") ?? null),
         };
       } catch (err) {
         if (!(err instanceof PlatformUnreachableError) || retry === undefined) throw err;
@@ -321,7 +332,7 @@ export class PlatformClient {
     body: unknown,
     options: CallOptions,
     deadline: AbortSignal | undefined,
-  ): Promise<Response> {
+  ): Promise<Answer> {
     const signals = [
       this.options.requestTimeoutMs === undefined
         ? undefined
@@ -330,9 +341,9 @@ export class PlatformClient {
       deadline,
     ].filter((s): s is AbortSignal => s !== undefined);
     try {
-      return await fetch(`${this.endpoint}${path}`, {
+      const res = await request(`${this.endpoint}${path}`, {
         ...(this.dispatcher === undefined ? {} : { dispatcher: this.dispatcher }),
-        method,
+        method: method as "GET",
         headers: {
           authorization: `Bearer ${this.apiKey}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
@@ -342,11 +353,21 @@ export class PlatformClient {
         signal:
           signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals),
       });
+      return {
+        status: res.statusCode,
+        ok: res.statusCode >= 200 && res.statusCode < 300,
+        header: (name) => {
+          const value = res.headers[name.toLowerCase()];
+          return Array.isArray(value) ? value.join(", ") : value;
+        },
+        text: () => res.body.text(),
+      };
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause;
       // Not a server that is away but the wrong one: a retry would only offer it the key again.
+      if (err instanceof CertificateMismatchError) throw err;
       if (cause instanceof CertificateMismatchError) throw cause;
-      throw new PlatformUnreachableError(this.endpoint, cause?.message ?? (err as Error).message, {
+      throw new PlatformUnreachableError(this.endpoint, (err as Error).message || String(cause), {
         cause: err,
       });
     }
