@@ -43,7 +43,7 @@ const FUNCTION = "bench";
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const args = await yargs(hideBin(process.argv))
-    .option("sync-requests", { type: "number", default: 500 })
+    .option("sync-requests", { type: "number", default: 1000 })
     .option("async-seconds", { type: "number", default: 30 })
     .option("async-concurrency", { type: "number", default: 48, describe: "HTTP requests in flight" })
     .option("max-outstanding", {
@@ -193,8 +193,8 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
   }
   const base = summarize(baseline);
 
-  // Synchronous latency through the edge, one caller, warm processes.
-  for (let i = 0; i < 50; i++) await invoke(client, i);
+  // Synchronous latency through the edge, one caller, warm processes and JIT-compiled paths.
+  for (let i = 0; i < 300; i++) await invoke(client, i);
   const sync: number[] = [];
   let syncErrors = 0;
   for (let i = 0; i < args["sync-requests"]; i++) {
