@@ -53,7 +53,14 @@ export async function runLocalDeploy(options: LocalDeployOptions): Promise<void>
     process.on(signal, () => void stop(signal).then(() => process.exit(0)));
 
   const desired = stack.workersDesired;
-  const { ready, last } = await waitForWorkers(stack.endpoint, stack.apiKey, desired, options.readyWithinMs);
+  // Through the edge, pinning the certificate the deployment serves (tls_mode = self-signed).
+  const { ready, last } = await waitForWorkers(
+    stack.endpoint,
+    stack.apiKey,
+    desired,
+    options.readyWithinMs,
+    stack.tlsFingerprint,
+  );
   if (!ready) {
     await stop("not ready");
     throw new UserError(
@@ -66,6 +73,7 @@ export async function runLocalDeploy(options: LocalDeployOptions): Promise<void>
     name: options.name,
     endpoint: stack.endpoint,
     apiKey: stack.apiKey,
+    ...(stack.tlsFingerprint === undefined ? {} : { tlsFingerprint: stack.tlsFingerprint }),
     ready: true,
     startedAt: started,
     readyMs: Date.now() - started,
@@ -74,7 +82,8 @@ export async function runLocalDeploy(options: LocalDeployOptions): Promise<void>
     .list()
     .map((i) => `  ${i.role.padEnd(10)} ${i.instanceId}  pid ${i.pid ?? "-"}  ${i.state}`)
     .join("\n");
+  const pin = stack.tlsFingerprint === undefined ? "" : `, certificate SHA-256 ${stack.tlsFingerprint}`;
   print(
-    `deployment ${options.name} serves at ${stack.endpoint} (its Elastic IP, held by ${stack.elasticIpHolder ?? "?"}), ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n${rows}`,
+    `deployment ${options.name} serves at ${stack.endpoint} (its Elastic IP, held by ${stack.elasticIpHolder ?? "?"}${pin}), ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n${rows}`,
   );
 }

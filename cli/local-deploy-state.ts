@@ -13,6 +13,8 @@ export const LocalDeployState = z.object({
   name: z.string(),
   endpoint: z.string(),
   apiKey: z.string(),
+  /** The SHA-256 of the API's self-signed certificate, which clients pin (tls_mode = self-signed). */
+  tlsFingerprint: z.string().optional(),
   ready: z.boolean(),
   startedAt: z.number(),
   /** How long from the runner's start until the first worker had registered through the edge. */

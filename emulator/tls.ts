@@ -19,20 +19,25 @@ export interface SelfSignedCertificate {
   fingerprint256: string;
 }
 
-/** Writes cert.pem and key.pem (mode 600) into `dir`, for the given IP addresses and DNS names. */
+/**
+ * Writes cert.pem and key.pem (mode 600) into `dir`, for the given IP addresses and DNS names. With
+ * `allowNoNames`, a certificate with none (only a pinning client can check it: `make deploy` before
+ * the Elastic IP exists).
+ */
 export async function selfSignedCertificate(
   dir: string,
-  names: { ips?: string[]; dns?: string[] },
+  names: { ips?: string[]; dns?: string[]; allowNoNames?: boolean },
 ): Promise<SelfSignedCertificate> {
   const certFile = path.join(dir, "cert.pem");
   const keyFile = path.join(dir, "key.pem");
   const san = [...(names.ips ?? []).map((ip) => `IP:${ip}`), ...(names.dns ?? []).map((d) => `DNS:${d}`)];
-  if (san.length === 0) throw new Error("a certificate needs at least one address or name");
+  if (san.length === 0 && names.allowNoNames !== true)
+    throw new Error("a certificate needs at least one address or name");
   // prettier-ignore
   await run("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", keyFile, "-out", certFile, "-days", "825",
-    "-subj", "/CN=faas-api", "-addext", `subjectAltName=${san.join(",")}`,
+    "-keyout", keyFile, "-out", certFile, "-days", "825", "-subj", "/CN=faas-api",
+    ...(san.length === 0 ? [] : ["-addext", `subjectAltName=${san.join(",")}`]),
   ]).catch((err: unknown) => {
     throw new Error(`openssl could not make the API's certificate: ${String(err)}`, { cause: err });
   });

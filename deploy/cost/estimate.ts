@@ -104,6 +104,7 @@ const USAGE_NOTES: Readonly<Record<string, string>> = {
   aws_s3_object: "per GB stored and per request (a few bytes)",
   aws_dynamodb_table: "on demand: per request and per GB stored",
   aws_cloudwatch_log_group: "per GB ingested ($0.50) and stored",
+  aws_route53_record: "per million queries ($0.40); the hosted zone ($0.50 a month) is yours",
 };
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

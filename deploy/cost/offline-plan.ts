@@ -34,6 +34,12 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export interface OfflinePlanner extends AsyncDisposable {
   readonly dir: string;
   plan(request: PlanRequest): Promise<string>;
+  /**
+   * An expression evaluated against the plan of `request` (`terraform console -plan`), as the console
+   * prints it: what a plan shows only as unknown (a launch template's user data) can be read from the
+   * locals that feed it.
+   */
+  evaluate(request: PlanRequest, expression: string): Promise<string>;
 }
 
 /**
@@ -61,14 +67,30 @@ export async function offlinePlanner(repoRoot: string): Promise<OfflinePlanner> 
     fs.rmSync(dir, { recursive: true, force: true });
     return Promise.resolve();
   };
+  const argsOf = (request: PlanRequest) =>
+    [
+      ...(request.varFiles ?? []).map((f) => `-var-file=${quote(path.resolve(f))}`),
+      ...Object.entries(request.vars ?? {}).map(([k, v]) => `-var=${quote(`${k}=${v}`)}`),
+    ].join(" ");
   return {
     dir,
+    async evaluate(request, expression) {
+      const args = argsOf(request);
+      try {
+        const { stdout } = await bash(
+          repoRoot,
+          dir,
+          `printf '%s\\n' ${quote(expression)} | terraform console -plan ${args}`,
+          env,
+        );
+        return stdout.trim();
+      } catch (err) {
+        return fail(`terraform console -plan ${args}`, err);
+      }
+    },
     async plan(request) {
       const out = `plan-${++n}.out`;
-      const args = [
-        ...(request.varFiles ?? []).map((f) => `-var-file=${quote(path.resolve(f))}`),
-        ...Object.entries(request.vars ?? {}).map(([k, v]) => `-var=${quote(`${k}=${v}`)}`),
-      ].join(" ");
+      const args = argsOf(request);
       try {
         await bash(
           repoRoot,

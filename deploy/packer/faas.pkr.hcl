@@ -48,6 +48,18 @@ variable "worker_arch" {
   default = "arm64"
 }
 
+variable "caddy_version" {
+  type        = string
+  description = "Caddy, the controller's TLS front with tls_mode = acme: the release baked into the controller AMI (install-caddy.sh)."
+  default     = "2.11.9"
+}
+
+variable "caddy_sha512" {
+  type        = string
+  description = "The SHA-512 of caddy_<caddy_version>_linux_<arch>.tar.gz, to pin the exact archive; empty: checked against the release's own checksums file."
+  default     = ""
+}
+
 variable "docker_base_image" {
   type        = string
   description = "A local image with /bin/sh, built offline (no registry is reachable here); without a registry it must carry the pinned Node.js (.node-version) already."
@@ -155,13 +167,19 @@ build {
   }
 
   provisioner "shell" {
-    environment_vars = ["FAAS_ROLE=${source.name}", "FAAS_NODE_VERSION=${local.node_version}"]
+    environment_vars = [
+      "FAAS_ROLE=${source.name}",
+      "FAAS_NODE_VERSION=${local.node_version}",
+      "FAAS_CADDY_VERSION=${var.caddy_version}",
+      "FAAS_CADDY_SHA512=${var.caddy_sha512}",
+    ]
     scripts = [
       "${path.root}/scripts/install-node.sh",
       "${path.root}/scripts/install-app.sh",
       "${path.root}/scripts/install-supervisor.sh",
       "${path.root}/scripts/install-sandbox.sh",
       "${path.root}/scripts/install-cloudwatch-agent.sh",
+      "${path.root}/scripts/install-caddy.sh",
     ]
   }
 

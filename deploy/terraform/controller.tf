@@ -45,7 +45,7 @@ resource "aws_launch_template" "controller" {
       delete_on_termination = true
     }
   }
-  user_data = base64encode(templatefile("${path.module}/user-data/controller.sh.tftpl", {
+  user_data = base64encode(templatefile("${path.module}/user-data/controller.sh.tftpl", merge({
     region         = var.region
     port           = var.controller_port
     private_port   = var.controller_private_port
@@ -64,7 +64,7 @@ resource "aws_launch_template" "controller" {
     env_key_param       = aws_ssm_parameter.env_key.name
     log_group           = aws_cloudwatch_log_group.controller.name
     asg_name            = local.controller_asg_name
-  }))
+  }, local.controller_tls_boot)))
   # default_tags stop at the launch template: what the group launches gets the tags from here.
   dynamic "tag_specifications" {
     for_each = ["instance", "volume", "network-interface"]

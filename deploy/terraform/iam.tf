@@ -19,7 +19,8 @@ locals {
     aws_ssm_parameter.redis_auth_token.arn,
     aws_ssm_parameter.env_key.arn,
   ]
-  controller_secret_arns = concat([aws_ssm_parameter.api_key.arn], local.worker_secret_arns)
+  # The API's certificate and key (tls_mode = self-signed) too: the controller's alone.
+  controller_secret_arns = concat([aws_ssm_parameter.api_key.arn], local.worker_secret_arns, local.tls_param_arns)
   # Names, not references: the roles exist before the groups that launch with them.
   controller_asg_name = "${var.name}-controller"
   workers_asg_name    = "${var.name}-workers"
@@ -143,6 +144,14 @@ resource "aws_iam_role_policy" "worker" {
           Effect   = "Allow"
           Action   = ["autoscaling:SetInstanceHealth"]
           Resource = ["${local.asg_arn}/${local.workers_asg_name}"]
+        },
+        {
+          # Caddy's storage (tls_mode = acme: its ACME account key and the certificate's private key)
+          # sits in the code bucket, which the workers otherwise read: never theirs.
+          Sid      = "NoTlsKeys"
+          Effect   = "Deny"
+          Action   = ["s3:GetObject"]
+          Resource = ["${aws_s3_bucket.functions.arn}/${local.caddy_storage_prefix}/*"]
         },
       ],
       var.worker_secrets_from == "ssm" ? [{

@@ -9,8 +9,18 @@ output "elastic_ip_allocation_id" {
 }
 
 output "api_url" {
-  description = "The public API."
-  value       = "http://${aws_eip.controller.public_ip}:${var.controller_port}"
+  description = "The public API: https on controller_port with the pinned certificate (tls_mode = self-signed), https://<tls_domain> (acme), http (off)."
+  value       = local.api_url
+}
+
+output "tls_mode" {
+  description = "How the public API serves HTTPS (variable tls_mode)."
+  value       = var.tls_mode
+}
+
+output "tls_fingerprint" {
+  description = "tls_mode = self-signed: the SHA-256 of the API's certificate, which clients pin (FAAS_TLS_FINGERPRINT). Empty otherwise."
+  value       = local.tls_self_signed ? var.tls_fingerprint : ""
 }
 
 output "controller_url_for_workers" {

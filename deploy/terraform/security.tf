@@ -29,15 +29,29 @@ resource "aws_security_group" "endpoints" {
   tags        = { Name = "${var.name}-endpoints" }
 }
 
-# Controller
+# Controller. The public API: on controller_port (self-signed or off), or on Caddy's 443 with
+# tls_mode = acme, where the controller's own port listens on 127.0.0.1 only and is not opened here.
 resource "aws_vpc_security_group_ingress_rule" "controller_api" {
   for_each          = toset(var.api_ingress_cidrs)
   security_group_id = aws_security_group.controller.id
-  description       = "Public API"
+  description       = local.tls_acme ? "Public API over HTTPS (Caddy)" : "Public API"
   ip_protocol       = "tcp"
-  from_port         = var.controller_port
-  to_port           = var.controller_port
+  from_port         = local.tls_acme ? 443 : var.controller_port
+  to_port           = local.tls_acme ? 443 : var.controller_port
   cidr_ipv4         = each.value
+}
+
+# tls_mode = acme: the CA's HTTP-01 challenge comes from addresses nobody can list, so port 80 is open to
+# all even when api_ingress_cidrs is narrower; Caddy answers there only the challenge and a redirect to
+# HTTPS. (Its other challenge, TLS-ALPN-01 on 443, works only where api_ingress_cidrs is 0.0.0.0/0.)
+resource "aws_vpc_security_group_ingress_rule" "controller_acme_http" {
+  count             = local.tls_acme ? 1 : 0
+  security_group_id = aws_security_group.controller.id
+  description       = "ACME HTTP-01 challenges and the redirect to HTTPS (Caddy)"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  cidr_ipv4         = "0.0.0.0/0"
 }
 
 # The heartbeat is served only on the private listener (FAAS_PRIVATE_PORT), reachable from the workers alone.

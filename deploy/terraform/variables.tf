@@ -203,6 +203,93 @@ variable "api_ingress_cidrs" {
   }
 }
 
+variable "tls_mode" {
+  description = "How the public API serves HTTPS (deploy/README.md \"TLS\"). self-signed: the controller serves a certificate that make deploy makes once, keeps in SSM and prints the SHA-256 of, which clients pin (FAAS_TLS_FINGERPRINT). acme: Caddy on the controller gets a certificate for tls_domain from acme_ca and serves the API on 443 (80 opens for the HTTP-01 challenge). off: plain HTTP, the API key in clear text."
+  type        = string
+  default     = "self-signed"
+  validation {
+    condition     = contains(["self-signed", "acme", "off"], var.tls_mode)
+    error_message = "tls_mode must be self-signed, acme or off."
+  }
+}
+
+variable "tls_domain" {
+  description = "tls_mode = acme only: the API's DNS name (lower case, such as api.example.com), which must resolve to the Elastic IP (route53_zone_id makes the record; otherwise it is yours to make). It is written into Caddy's configuration and a shell script, so nothing but a host name passes."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.tls_domain == "" || (length(var.tls_domain) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", var.tls_domain)))
+    error_message = "tls_domain must be a DNS name in lower case: letters, digits and '-' in dot-separated labels, such as api.example.com (no wildcard, no address, no spaces)."
+  }
+  validation {
+    condition     = (var.tls_mode == "acme") == (var.tls_domain != "")
+    error_message = "tls_mode = acme needs tls_domain, and tls_domain is used only with tls_mode = acme."
+  }
+}
+
+variable "acme_email" {
+  description = "tls_mode = acme: the contact address the ACME CA may write to about the certificate (optional)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.acme_email == "" || (length(var.acme_email) <= 254 && can(regex("^[A-Za-z0-9._%+-]+@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z]{2,}$", var.acme_email)))
+    error_message = "acme_email must be a plain e-mail address (letters, digits and ._%+- before the @, a DNS name after it)."
+  }
+}
+
+variable "acme_ca" {
+  description = "tls_mode = acme: the ACME directory Caddy asks. Let's Encrypt's production one by default; its staging one (https://acme-staging-v02.api.letsencrypt.org/directory) has far looser rate limits and an untrusted certificate, for a first trial."
+  type        = string
+  default     = "https://acme-v02.api.letsencrypt.org/directory"
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~-]+)*/?$", var.acme_ca))
+    error_message = "acme_ca must be an https:// URL of an ACME directory, such as https://acme-v02.api.letsencrypt.org/directory."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "tls_mode = acme, optional: a Route 53 hosted zone of this account in which to make tls_domain's A record on the Elastic IP. Empty: the record is yours to make."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.route53_zone_id == "" || (var.tls_mode == "acme" && can(regex("^Z[A-Z0-9]{1,31}$", var.route53_zone_id)))
+    error_message = "route53_zone_id must be a hosted zone id (Z...), and is used only with tls_mode = acme."
+  }
+}
+
+variable "tls_fingerprint" {
+  description = "tls_mode = self-signed: the SHA-256 of tls_cert (AB:CD:..., 32 bytes), which clients pin. Not secret: it goes into the controller's user data, whose boot refuses any other certificate, so a new certificate also rolls the controller out. make deploy sets it."
+  type        = string
+  default     = ""
+  validation {
+    condition     = (var.tls_fingerprint == "" && var.tls_mode != "self-signed") || can(regex("^([0-9A-F]{2}:){31}[0-9A-F]{2}$", var.tls_fingerprint))
+    error_message = "tls_mode = self-signed needs tls_fingerprint, the certificate's SHA-256 as 32 upper-case hex bytes joined by ':' (make deploy computes it)."
+  }
+}
+
+variable "tls_cert" {
+  description = "tls_mode = self-signed: the API's certificate (PEM). make deploy makes it once and reads it back from SSM (/<name>/tls-cert) afterwards; written to SSM through a write-only argument."
+  type        = string
+  default     = ""
+  ephemeral   = true
+  validation {
+    condition     = var.tls_mode != "self-signed" || can(regex("^\\s*-----BEGIN CERTIFICATE-----", var.tls_cert))
+    error_message = "tls_mode = self-signed needs tls_cert, a PEM certificate: make deploy makes one (deploy/tls/api-certificate.ts), or set tls_mode = acme or off."
+  }
+}
+
+variable "tls_key" {
+  description = "tls_mode = self-signed: the certificate's private key (PEM). Like tls_cert, from make deploy; written to SSM (/<name>/tls-key) through a write-only argument, read at boot by the controller alone."
+  type        = string
+  default     = ""
+  sensitive   = true
+  ephemeral   = true
+  validation {
+    condition     = var.tls_mode != "self-signed" || can(regex("-----BEGIN [A-Z ]*PRIVATE KEY-----", var.tls_key))
+    error_message = "tls_mode = self-signed needs tls_key, the certificate's PEM private key: make deploy makes one."
+  }
+}
+
 variable "health_check_grace_period" {
   description = "Seconds the ASGs wait after launch before acting on health checks (and the instance refresh's warm-up)."
   type        = number

@@ -7,13 +7,19 @@
  * 1. `parseBootEnv`: the boot.env lines, as the rendered user data holds them.
  * 2. `readBootSecrets`: the secrets faas-boot reads, from the same places (SSM by the FAAS_SSM_* names;
  *    for workers with FAAS_BOOT_SECRETS_FROM=s3, the FAAS_BOOT_SECRETS_OBJECT's lines), refusing an
- *    empty one as faas-boot does.
+ *    empty one as faas-boot does. A controller with FAAS_BOOT_TLS_MODE=self-signed also gets the API's
+ *    certificate and key (FAAS_SSM_TLS_CERT/KEY), refused unless they are a pair whose certificate has
+ *    the SHA-256 of FAAS_BOOT_TLS_FINGERPRINT, as faas-boot refuses them. tls_mode = acme is refused:
+ *    the local cloud has neither Caddy nor an ACME CA to reach.
  * 3. `bootServiceEnv`: boot.env without faas-boot's own keys (FAAS_SSM_*, FAAS_BOOT_*, FAAS_ROLE,
  *    FAAS_LOG_GROUP, FAAS_REDIS_ENDPOINT), plus the secrets and FAAS_REDIS_URL — the service's
  *    environment file — then what the local cloud must place differently on one host:
- *    - FAAS_PORT (controller) and FAAS_CONTROLLER_URL (workers) are left to the backend: each
- *      controller process gets a port of its own, and the Elastic IP's address is the deployment's
- *      edge on 127.0.0.1 (moto's public IP of the address leads nowhere).
+ *    - FAAS_PORT, FAAS_HOST and the private listener's (controller) and FAAS_CONTROLLER_URL (workers)
+ *      are left to the backend: each controller process gets ports of its own on 127.0.0.1, and the
+ *      Elastic IP's address is the deployment's edge on 127.0.0.1 (moto's public IP of the address
+ *      leads nowhere).
+ *    - The certificate and key go where the deployment put them (LocalPlacement.tlsFiles), as faas-boot
+ *      writes them to /etc/faas/tls, and FAAS_TLS_CERT_FILE/KEY_FILE name them.
  *    - FAAS_SANDBOX_UID_BASE is left to the backend, so the deployment's sandboxes never share uids
  *      with `make dev`'s on the same host.
  *    - FAAS_REDIS_URL points at the deployment's own Redis, with the AUTH token from SSM as its
@@ -23,6 +29,7 @@
  *    Every other key reaches the service unchanged, and a key the role's service does not read is an
  *    error: the user data and the services must agree.
  */
+import { checkPair } from "../../deploy/tls/api-certificate";
 import { CONTROLLER_SETTINGS } from "../../services/controller/config";
 import { WORKER_SETTINGS } from "../../services/worker/config";
 import type { Role } from "../backends/backend";
@@ -66,6 +73,15 @@ export interface BootSecrets {
   workerSecret: string;
   envKey: string;
   redisAuthToken: string;
+  /** The controller's only, with FAAS_BOOT_TLS_MODE=self-signed: the public API's certificate. */
+  tls?: ApiTls;
+}
+
+export interface ApiTls {
+  cert: string;
+  key: string;
+  /** "AB:CD:…": the certificate's SHA-256, which clients pin. */
+  fingerprint256: string;
 }
 
 /** Where faas-boot reads secrets: SSM parameters by name, S3 objects by s3:// URL. */
@@ -114,9 +130,57 @@ export async function readBootSecrets(boot: BootEnv, store: SecretStore): Promis
       redisAuthToken: await param("FAAS_SSM_REDIS_AUTH_TOKEN"),
     };
   }
-  if (role === "controller")
+  if (role === "controller") {
     secrets.apiKey = nonEmpty("the API key", await store.parameter(need("FAAS_SSM_API_KEY")));
+    const tls = await readApiTls(boot, store, need, nonEmpty);
+    if (tls !== undefined) secrets.tls = tls;
+  }
   return secrets;
+}
+
+/** The controller's certificate by FAAS_BOOT_TLS_MODE, checked as faas-boot.sh checks it. */
+async function readApiTls(
+  boot: BootEnv,
+  store: SecretStore,
+  need: (key: string) => string,
+  nonEmpty: (what: string, value: string | undefined) => string,
+): Promise<ApiTls | undefined> {
+  const mode = boot.get("FAAS_BOOT_TLS_MODE") ?? "off";
+  switch (mode) {
+    case "off":
+    case "":
+      return undefined;
+    case "acme":
+      throw new LocalDeployError(
+        "unsupported",
+        "tls_mode = acme needs Caddy and an ACME CA that reaches the domain, which the local cloud has not: deploy it here with tls_mode = self-signed (the default) or off",
+      );
+    case "self-signed": {
+      const names = { cert: need("FAAS_SSM_TLS_CERT"), key: need("FAAS_SSM_TLS_KEY") };
+      const pinned = need("FAAS_BOOT_TLS_FINGERPRINT");
+      const pair = {
+        cert: nonEmpty("the API's certificate", await store.parameter(names.cert)),
+        key: nonEmpty("the API's private key", await store.parameter(names.key)),
+      };
+      let fingerprint256: string;
+      try {
+        fingerprint256 = checkPair(pair, names);
+      } catch (err) {
+        throw new LocalDeployError("bad-certificate", (err as Error).message);
+      }
+      if (fingerprint256 !== pinned)
+        throw new LocalDeployError(
+          "bad-certificate",
+          `the certificate in ${names.cert} has SHA-256 ${fingerprint256}, not the ${pinned} that clients pin`,
+        );
+      return { ...pair, fingerprint256 };
+    }
+    default:
+      throw new LocalDeployError(
+        "bad-user-data",
+        `boot.env has FAAS_BOOT_TLS_MODE=${mode}, not self-signed, acme or off`,
+      );
+  }
 }
 
 /** faas-boot's own settings: they never reach the service (faas-boot.sh filters them the same way). */
@@ -124,7 +188,9 @@ const BOOT_ONLY = /^(FAAS_SSM_|FAAS_BOOT_|FAAS_ROLE$|FAAS_LOG_GROUP$|FAAS_REDIS_
 
 /** Where the instance is on this host: the backend gives it, not the user data (see the header). */
 const PLACED_BY_BACKEND = new Set([
+  "FAAS_HOST",
   "FAAS_PORT",
+  "FAAS_PRIVATE_HOST",
   "FAAS_PRIVATE_PORT",
   "FAAS_CONTROLLER_URL",
   "FAAS_SANDBOX_UID_BASE",
@@ -138,6 +204,8 @@ export interface LocalPlacement {
   redisHostPort: string;
   /** A queue URL as the instances address it (through the SQS endpoint). */
   queueUrl: (url: string) => string;
+  /** Where the deployment wrote the API's certificate and key (mode 600), when the controller has them. */
+  tlsFiles?: { certFile: string; keyFile: string };
 }
 
 /** The service's environment for this boot.env (see the header for what the local cloud changes). */
@@ -156,6 +224,15 @@ export function bootServiceEnv(boot: BootEnv, secrets: BootSecrets, local: Local
     env[key] = key === "FAAS_QUEUE_URL" || key === "FAAS_DLQ_URL" ? local.queueUrl(value) : value;
   }
   if (role === "controller") env.FAAS_API_KEY = secrets.apiKey ?? "";
+  if (role === "controller" && secrets.tls !== undefined) {
+    if (local.tlsFiles === undefined)
+      throw new LocalDeployError(
+        "bad-user-data",
+        "the controller serves HTTPS but no certificate files were placed",
+      );
+    env.FAAS_TLS_CERT_FILE = local.tlsFiles.certFile;
+    env.FAAS_TLS_KEY_FILE = local.tlsFiles.keyFile;
+  }
   env.FAAS_WORKER_SECRET = secrets.workerSecret;
   env.FAAS_ENV_KEY = secrets.envKey;
   env.FAAS_REDIS_URL = `redis://:${secrets.redisAuthToken}@${local.redisHostPort}`;

@@ -11,10 +11,16 @@
  * - its own Redis: Terraform's ElastiCache in moto is a record with no server behind it. Started with
  *   the AUTH token from SSM as its password, on a free port; sharing `make dev`'s Redis would mix two
  *   platforms' invocation records and leases in one keyspace, under a password the stack never set;
- * - its own SQS endpoint proxy, edge, metadata servers, sandbox uid range and instance folders.
+ * - its own SQS endpoint proxy, edge, metadata servers, sandbox uid range and instance folders;
+ * - with tls_mode = self-signed (the default), the API's certificate and key from SSM, written once for
+ *   the deployment into a private folder (mode 600 files), as faas-boot writes them on each instance
+ *   (/etc/faas/tls): the controller serves HTTPS and the edge carries it through untouched.
  * Everything it starts carries FAAS_ENV_ID=<envId> and stops with `stop()`.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import {
   DescribeAddressesCommand,
   DescribeLaunchTemplateVersionsCommand,
@@ -29,7 +35,16 @@ import { assertPortFree, freePort } from "../ports";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "../reconciler";
 import { checkServiceEnv, ServiceEnv, withBackendVars, CHECK_BACKEND_VARS } from "../service-env";
 import { AutoScalingGroupSource, DeployedGroup, deployedGroups } from "./asg-source";
-import { BootEnv, bootRole, bootServiceEnv, parseBootEnv, readBootSecrets, SecretStore } from "./boot-env";
+import {
+  ApiTls,
+  BootEnv,
+  bootRole,
+  bootServiceEnv,
+  LocalPlacement,
+  parseBootEnv,
+  readBootSecrets,
+  SecretStore,
+} from "./boot-env";
 import { LocalDeployError } from "./errors";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { destroyLocalAws, LocalAws, localAwsClients } from "./aws-clients";
@@ -61,6 +76,10 @@ export class DeployedStack implements AsyncDisposable {
     /** The controller's API key (from SSM), for the CLI and the readiness check. */
     readonly apiKey: string,
     readonly redisUrl: string,
+    /** The SHA-256 of the API's certificate, which clients pin; undefined with tls_mode = off. */
+    readonly tlsFingerprint: string | undefined,
+    /** The private folder of the certificate and key, removed at stop. */
+    private readonly tlsDir: string | undefined,
     private readonly backend: Backend,
     private readonly clients: Clients,
     private readonly aws: LocalAws,
@@ -134,10 +153,16 @@ export class DeployedStack implements AsyncDisposable {
       );
       cleanups.push(() => backend.stop());
 
-      const placement = {
+      const tls = secrets.controller.tls;
+      const placement: LocalPlacement = {
         redisHostPort: `127.0.0.1:${redisPort}`,
         queueUrl: (url: string) => backend.queueUrlForInstances(url),
       };
+      if (tls !== undefined) {
+        const dir = mkdtempSync(path.join(os.tmpdir(), `faas-tls-${envId}-`));
+        cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+        placement.tlsFiles = writeApiTls(dir, tls);
+      }
       const serviceEnv: Record<Role, ServiceEnv> = {
         controller: bootServiceEnv(boot.controller, secrets.controller, placement),
         worker: bootServiceEnv(boot.worker, secrets.worker, placement),
@@ -206,6 +231,8 @@ export class DeployedStack implements AsyncDisposable {
         groups,
         secrets.controller.apiKey ?? "",
         `redis://:${secrets.controller.redisAuthToken}@${placement.redisHostPort}`,
+        tls?.fingerprint256,
+        placement.tlsFiles === undefined ? undefined : path.dirname(placement.tlsFiles.certFile),
         backend,
         clients,
         aws,
@@ -221,9 +248,9 @@ export class DeployedStack implements AsyncDisposable {
     }
   }
 
-  /** The deployment's public API: its Elastic IP's port, on 127.0.0.1. */
+  /** The deployment's public API: its Elastic IP's port, on 127.0.0.1 (https unless tls_mode = off). */
   get endpoint(): string {
-    return `http://127.0.0.1:${this.options.edgePort}`;
+    return `${this.tlsFingerprint === undefined ? "http" : "https"}://127.0.0.1:${this.options.edgePort}`;
   }
 
   get workersDesired(): number {
@@ -258,6 +285,7 @@ export class DeployedStack implements AsyncDisposable {
     await this.fleet.stop();
     await this.edge.stop();
     await this.backend.stop();
+    if (this.tlsDir !== undefined) rmSync(this.tlsDir, { recursive: true, force: true });
     destroyClients(this.clients);
     destroyLocalAws(this.aws);
   }
@@ -288,6 +316,15 @@ async function groupBootEnv(ec2: EC2Client, group: DeployedGroup): Promise<BootE
       `${group.name} is tagged Role=${group.role} but its user data boots a ${bootRole(boot)}`,
     );
   return boot;
+}
+
+/** cert.pem and key.pem in `dir` (a folder only this user reads), mode 600, as faas-boot writes /etc/faas/tls. */
+function writeApiTls(dir: string, tls: ApiTls): { certFile: string; keyFile: string } {
+  const certFile = path.join(dir, "cert.pem");
+  const keyFile = path.join(dir, "key.pem");
+  writeFileSync(certFile, tls.cert.endsWith("\n") ? tls.cert : `${tls.cert}\n`, { mode: 0o600 });
+  writeFileSync(keyFile, tls.key.endsWith("\n") ? tls.key : `${tls.key}\n`, { mode: 0o600 });
+  return { certFile, keyFile };
 }
 
 /** SSM parameters (decrypted, as `aws ssm get-parameter --with-decryption`) and S3 objects of the local cloud. */

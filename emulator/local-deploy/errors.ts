@@ -8,7 +8,11 @@ export type LocalDeployErrorCode =
   /** A secret faas-boot would read is missing or empty. */
   | "missing-secret"
   /** The group records no instance to adopt. */
-  | "no-instance";
+  | "no-instance"
+  /** The API's certificate in SSM is not a pair, or not the one user data says clients pin. */
+  | "bad-certificate"
+  /** The stack asks for what the local cloud cannot give (tls_mode = acme: Caddy and an ACME CA). */
+  | "unsupported";
 
 export class LocalDeployError extends Error {
   constructor(

@@ -1,11 +1,17 @@
 import { z } from "zod";
 import { boolVar, Env, intVar, parseEnv } from "../common/config";
 
+/** An address to listen on: an IP literal, never a name to resolve or anything a shell would read. */
+const bindHost = z.union([z.ipv4(), z.ipv6()], {
+  error: "must be an IPv4 or IPv6 address such as 0.0.0.0 or 127.0.0.1",
+});
+
 /** Every variable the controller reads; docs/configuration.md describes each. */
 export const CONTROLLER_SETTINGS = {
-  FAAS_HOST: z.string().default("0.0.0.0"),
+  FAAS_HOST: bindHost.default("0.0.0.0"),
   FAAS_PORT: intVar(8080, 1),
   FAAS_PRIVATE_PORT: intVar(0, 0),
+  FAAS_PRIVATE_HOST: bindHost.optional(),
   FAAS_TLS_CERT_FILE: z.string().min(1).optional(),
   FAAS_TLS_KEY_FILE: z.string().min(1).optional(),
   FAAS_API_KEY: z.string().min(16, "FAAS_API_KEY must be at least 16 characters"),
@@ -51,6 +57,11 @@ export function loadConfig(env: Env = process.env) {
     port: raw.FAAS_PORT,
     /** 0: one listener for everything; else the heartbeat is served only here (createApp's Surface). */
     privatePort: raw.FAAS_PRIVATE_PORT,
+    /**
+     * Where the private listener binds: FAAS_HOST unless set. Behind a TLS proxy on the same host (the
+     * deploy's tls_mode = acme) the public API binds to loopback while the workers still reach this one.
+     */
+    privateHost: raw.FAAS_PRIVATE_HOST ?? raw.FAAS_HOST,
     /** PEM files: the public listener serves HTTPS with them (the private one stays plain, in the VPC). */
     tls:
       raw.FAAS_TLS_CERT_FILE !== undefined && raw.FAAS_TLS_KEY_FILE !== undefined

@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       : { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const server = await listen(createApp(deps, split ? "public" : "all"), config.port, config.host, tls);
   const privateServer = split
-    ? await listen(createApp(deps, "private"), config.privatePort, config.host)
+    ? await listen(createApp(deps, "private"), config.privatePort, config.privateHost)
     : undefined;
   log.info(
     { port: config.port, https: tls !== undefined, privatePort: split ? config.privatePort : undefined },

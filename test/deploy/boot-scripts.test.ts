@@ -9,6 +9,7 @@ import { expect } from "chai";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { selfSignedCertificate } from "../../emulator/tls";
 import { repoRoot } from "./terraform-cli";
 
 const files = path.join(repoRoot, "deploy", "packer", "files");
@@ -28,6 +29,8 @@ case "$1 $2" in
     echo "fatal error: An error occurred (403)" >&2; exit 1 ;;
   "autoscaling set-instance-health")
     exit "$(cat "$FAKE/asg-exit" 2>/dev/null || echo 0)" ;;
+  "s3 sync")
+    exit "$(cat "$FAKE/sync-exit" 2>/dev/null || echo 0)" ;;
 esac
 echo "fake aws: unexpected call" >&2; exit 2
 `;
@@ -54,9 +57,12 @@ interface Instance {
   dir: string;
   fake: string;
   etc: string;
+  /** Caddy's configuration folder and data folder (FAAS_CADDY_ETC, FAAS_CADDY_DATA). */
+  caddyEtc: string;
+  caddyData: string;
   set(name: string, content: string): void;
   ssm(name: string, value: string): void;
-  run(script: string): { status: number | null; stderr: string };
+  run(script: string, ...args: string[]): { status: number | null; stderr: string };
   calls(): string[];
   env(role: string): string | undefined;
 }
@@ -95,6 +101,25 @@ const controllerSettings = {
   api_key_param: "/faas/api-key",
   log_group: "/faas/controller",
   asg_name: "faas-controller",
+  // tls_mode = off, as deploy/terraform/tls.tf renders it: every key there, empty where unused.
+  tls_mode: "off",
+  api_host: "0.0.0.0",
+  tls_cert_param: "",
+  tls_key_param: "",
+  tls_fingerprint: "",
+  tls_domain: "",
+  acme_email: "",
+  acme_ca: "",
+  caddy_storage: "",
+};
+const acmeSettings = {
+  ...controllerSettings,
+  tls_mode: "acme",
+  api_host: "127.0.0.1",
+  tls_domain: "api.example.com",
+  acme_email: "ops@example.com",
+  acme_ca: "https://acme-v02.api.letsencrypt.org/directory",
+  caddy_storage: "s3://faas-functions-000000000000-us-east-1/tls/caddy",
 };
 const workerSettings = (secretsFrom: "ssm" | "s3", logsTo: "cloudwatch" | "s3") => ({
   ...common,
@@ -116,7 +141,9 @@ function instance(bootEnv: string): Instance {
   const fake = path.join(dir, "fake");
   const bin = path.join(dir, "bin");
   const etc = path.join(dir, "etc");
-  for (const d of [fake, path.join(fake, "ssm"), bin, etc]) fs.mkdirSync(d, { recursive: true });
+  const caddyEtc = path.join(dir, "caddy-etc");
+  const caddyData = path.join(dir, "caddy-data");
+  for (const d of [fake, path.join(fake, "ssm"), bin, etc, caddyEtc]) fs.mkdirSync(d, { recursive: true });
   for (const [name, body] of [
     ["aws", FAKE_AWS],
     ["systemctl", FAKE_SYSTEMCTL],
@@ -129,10 +156,12 @@ function instance(bootEnv: string): Instance {
     dir,
     fake,
     etc,
+    caddyEtc,
+    caddyData,
     set: (name, content) => fs.writeFileSync(path.join(fake, name), content),
     ssm: (name, value) => fs.writeFileSync(path.join(fake, "ssm", name.replace(/\//g, "_")), value + "\n"),
-    run: (script) => {
-      const r = spawnSync("bash", [path.join(files, script)], {
+    run: (script, ...args) => {
+      const r = spawnSync("bash", [path.join(files, script), ...args], {
         encoding: "utf8",
         env: {
           PATH: `${bin}:/usr/bin:/bin`,
@@ -142,6 +171,11 @@ function instance(bootEnv: string): Instance {
           FAAS_RUN: path.join(dir, "run"),
           FAAS_BOOT_ATTEMPTS: "2",
           FAAS_BOOT_RETRY_DELAY_S: "0",
+          // This machine has no faas or caddy user: the files go to whoever runs the test.
+          FAAS_SERVICE_USER: os.userInfo().username,
+          FAAS_CADDY_USER: os.userInfo().username,
+          FAAS_CADDY_ETC: caddyEtc,
+          FAAS_CADDY_DATA: caddyData,
         },
       });
       return { status: r.status, stderr: r.stderr };
@@ -306,6 +340,215 @@ describe("instance boot scripts (fake aws, systemctl, curl)", function () {
     });
   });
 
+  describe("faas-boot: TLS on the public API (tls_mode)", function () {
+    let certDir = "";
+    let cert = "";
+    let key = "";
+    let fingerprint = "";
+    let otherKey = "";
+    before(async () => {
+      certDir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-boot-tls-"));
+      const made = await selfSignedCertificate(fs.mkdtempSync(path.join(certDir, "a-")), {
+        allowNoNames: true,
+      });
+      [cert, key, fingerprint] = [
+        fs.readFileSync(made.certFile, "utf8"),
+        fs.readFileSync(made.keyFile, "utf8"),
+        made.fingerprint256,
+      ];
+      const other = await selfSignedCertificate(fs.mkdtempSync(path.join(certDir, "b-")), {
+        ips: ["127.0.0.1"],
+      });
+      otherKey = fs.readFileSync(other.keyFile, "utf8");
+    });
+    after(() => fs.rmSync(certDir, { recursive: true, force: true }));
+    const selfSigned = (pinned = fingerprint) => ({
+      ...controllerSettings,
+      tls_mode: "self-signed",
+      tls_cert_param: "/faas/tls-cert",
+      tls_key_param: "/faas/tls-key",
+      tls_fingerprint: pinned,
+    });
+    const withCertificate = (i: Instance, certificate = cert, privateKey = key) => {
+      withSsmSecrets(i);
+      i.ssm("/faas/tls-cert", certificate.trimEnd());
+      i.ssm("/faas/tls-key", privateKey.trimEnd());
+    };
+
+    it("self-signed: writes the certificate and key from SSM (mode 600, the service user's) and names them for the controller", () => {
+      const i = make(renderBootEnv("controller", selfSigned()));
+      withCertificate(i);
+      const r = i.run("faas-boot.sh");
+      expect(r.status, r.stderr).to.equal(0);
+      const tls = path.join(i.etc, "tls");
+      expect(fs.readFileSync(path.join(tls, "cert.pem"), "utf8")).to.equal(cert);
+      expect(fs.readFileSync(path.join(tls, "key.pem"), "utf8")).to.equal(key);
+      for (const f of ["cert.pem", "key.pem"]) {
+        const stat = fs.statSync(path.join(tls, f));
+        expect(stat.mode & 0o777, f).to.equal(0o600);
+        expect(stat.uid, f).to.equal(os.userInfo().uid);
+      }
+      expect(fs.statSync(tls).mode & 0o777).to.equal(0o700);
+      const env = i.env("controller")!;
+      expect(env).to.contain(`FAAS_TLS_CERT_FILE=${tls}/cert.pem\n`);
+      expect(env).to.contain(`FAAS_TLS_KEY_FILE=${tls}/key.pem\n`);
+      expect(env).to.contain("FAAS_HOST=0.0.0.0\n");
+      expect(env, "the key is in its file only").to.not.contain("PRIVATE KEY");
+      expect(env).to.not.match(/FAAS_BOOT_TLS|FAAS_SSM_TLS/);
+      expect(i.calls()).to.include(
+        "aws ssm get-parameter --region us-east-1 --with-decryption --name /faas/tls-key --query Parameter.Value --output text",
+      );
+    });
+
+    it("self-signed: fails closed without the certificate, with an empty one, a foreign one or a mismatched key", () => {
+      const cases: [string, (i: Instance) => void, string, string][] = [
+        [
+          "missing",
+          (i) => fs.rmSync(path.join(i.fake, "ssm", "_faas_tls-cert")),
+          "while reading /faas/tls-cert from SSM",
+          "",
+        ],
+        [
+          "empty",
+          (i) => i.ssm("/faas/tls-cert", ""),
+          "while reading /faas/tls-cert from SSM",
+          "the API's certificate is empty",
+        ],
+        [
+          "not the pinned one",
+          (i) => i.set("pinned", "AB:".repeat(31) + "AB"),
+          "while checking the API's certificate",
+          `has SHA-256 ${fingerprint}, not the AB:AB`,
+        ],
+        [
+          "another key",
+          (i) => i.ssm("/faas/tls-key", otherKey.trimEnd()),
+          "while checking the API's certificate",
+          "/faas/tls-key is not the private key of the certificate in /faas/tls-cert",
+        ],
+      ];
+      for (const [what, breakIt, step, message] of cases) {
+        const probe = make("");
+        withCertificate(probe);
+        breakIt(probe);
+        const pinned = fs.existsSync(path.join(probe.fake, "pinned"))
+          ? fs.readFileSync(path.join(probe.fake, "pinned"), "utf8")
+          : fingerprint;
+        fs.writeFileSync(path.join(probe.etc, "boot.env"), renderBootEnv("controller", selfSigned(pinned)));
+        const r = probe.run("faas-boot.sh");
+        expect(r.status, what).to.not.equal(0);
+        expect(r.stderr, what).to.contain(step);
+        expect(r.stderr, what).to.contain(message);
+        expect(probe.env("controller"), `${what}: no environment file`).to.equal(undefined);
+        expect(fs.existsSync(path.join(probe.etc, "tls", "key.pem")), `${what}: no key written`).to.equal(
+          false,
+        );
+        expect(
+          probe.calls().filter((c) => c.startsWith("systemctl start")),
+          what,
+        ).to.deep.equal([]);
+        expect(probe.calls(), what).to.include(MARK_UNHEALTHY);
+      }
+    });
+
+    it("off: no certificate read, plain HTTP", () => {
+      const i = make(renderBootEnv("controller", controllerSettings));
+      withSsmSecrets(i);
+      expect(i.run("faas-boot.sh").status).to.equal(0);
+      expect(i.calls().some((c) => c.includes("tls-"))).to.equal(false);
+      expect(i.env("controller")).to.not.contain("FAAS_TLS_");
+      expect(fs.existsSync(path.join(i.etc, "tls"))).to.equal(false);
+    });
+
+    it("acme: restores Caddy's storage, writes its Caddyfile, starts it after the controller, which listens on loopback", () => {
+      const i = make(renderBootEnv("controller", acmeSettings));
+      withSsmSecrets(i);
+      const r = i.run("faas-boot.sh");
+      expect(r.status, r.stderr).to.equal(0);
+      expect(fs.readFileSync(path.join(i.caddyEtc, "Caddyfile"), "utf8")).to.equal(
+        [
+          "# Written by faas-boot from user data (tls_mode = acme): Caddy gets and renews the certificate",
+          "# of this name and proxies HTTPS to the controller's loopback port.",
+          "{",
+          "\temail ops@example.com",
+          "\tacme_ca https://acme-v02.api.letsencrypt.org/directory",
+          `\tstorage file_system ${i.caddyData}`,
+          "}",
+          "",
+          "api.example.com {",
+          "\treverse_proxy 127.0.0.1:8080",
+          "}",
+          "",
+        ].join("\n"),
+      );
+      const env = i.env("controller")!;
+      expect(env).to.contain("FAAS_HOST=127.0.0.1\n");
+      expect(env).to.contain("FAAS_PRIVATE_HOST=0.0.0.0\n");
+      expect(env).to.contain("FAAS_PORT=8080\n");
+      expect(env).to.not.contain("FAAS_TLS_");
+      expect(i.calls()).to.include(
+        `aws s3 sync --region us-east-1 --only-show-errors --exclude locks/* s3://faas-functions-000000000000-us-east-1/tls/caddy/ ${i.caddyData}/`,
+      );
+      expect(fs.statSync(i.caddyData).mode & 0o777).to.equal(0o700);
+      expect(i.calls().filter((c) => c.startsWith("systemctl"))).to.deep.equal([
+        "systemctl start faas-controller.service",
+        "systemctl start caddy.service",
+        "systemctl enable --now faas-caddy-storage.timer",
+        "systemctl enable --now faas-watchdog.timer",
+      ]);
+    });
+
+    it("acme: refuses a domain, address or CA that could break out of the Caddyfile, and a failed restore", () => {
+      // Values a shell would run when boot.env is sourced (spaces, ';', '$') never reach here: Terraform's
+      // validation refuses them (plan.test.ts). These are what a plain assignment would carry through.
+      for (const [setting, value] of [
+        ["tls_domain", "api.example.com{"],
+        ["tls_domain", "api.example.com}"],
+        ["tls_domain", "API.example.com"],
+        ["tls_domain", "*.example.com"],
+        ["tls_domain", ""],
+        ["acme_email", "ops@example.com}"],
+        ["acme_ca", "http://acme.invalid/directory"],
+        ["acme_ca", "https://acme.invalid/dir}"],
+      ] as const) {
+        const i = make(renderBootEnv("controller", { ...acmeSettings, [setting]: value }));
+        withSsmSecrets(i);
+        const r = i.run("faas-boot.sh");
+        expect(r.status, `${setting}=${value}`).to.not.equal(0);
+        expect(r.stderr, `${setting}=${value}`).to.contain("while checking the ACME settings");
+        expect(fs.existsSync(path.join(i.caddyEtc, "Caddyfile")), `${setting}=${value}`).to.equal(false);
+        expect(i.env("controller"), `${setting}=${value}`).to.equal(undefined);
+      }
+      const i = make(renderBootEnv("controller", acmeSettings));
+      withSsmSecrets(i);
+      i.set("sync-exit", "1");
+      const r = i.run("faas-boot.sh");
+      expect(r.status).to.not.equal(0);
+      expect(r.stderr).to.contain(
+        "while restoring Caddy's storage from s3://faas-functions-000000000000-us-east-1/tls/caddy",
+      );
+      expect(
+        i.calls().filter((c) => c.startsWith("aws s3 sync")),
+        "retried",
+      ).to.have.length(2);
+      expect(i.calls()).to.not.include("systemctl start caddy.service");
+      expect(i.calls()).to.include(MARK_UNHEALTHY);
+    });
+
+    it("acme: faas-caddy-storage saves Caddy's folder to the bucket (SSE-KMS, no locks), and nothing before it exists", () => {
+      const i = make(renderBootEnv("controller", acmeSettings));
+      expect(i.run("faas-caddy-storage.sh", "save").status).to.equal(0);
+      expect(i.calls(), "no folder yet: nothing to save").to.deep.equal([]);
+      fs.mkdirSync(i.caddyData);
+      const r = i.run("faas-caddy-storage.sh", "save");
+      expect(r.status, r.stderr).to.equal(0);
+      expect(i.calls()).to.deep.equal([
+        `aws s3 sync --region us-east-1 --only-show-errors --exclude locks/* --sse aws:kms ${i.caddyData}/ s3://faas-functions-000000000000-us-east-1/tls/caddy/`,
+      ]);
+      expect(i.run("faas-caddy-storage.sh", "upload").status).to.equal(2);
+    });
+  });
+
   describe("faas-watchdog", function () {
     it("takes a controller whose /healthz stops answering out of service after 4 failed probes, once", () => {
       const i = make(renderBootEnv("controller", controllerSettings));
@@ -323,7 +566,8 @@ describe("instance boot scripts (fake aws, systemctl, curl)", function () {
         i.calls().filter((c) => c.includes("set-instance-health")),
         "only once",
       ).to.have.length(1);
-      expect(i.calls()).to.include("curl -fsS -m 5 -o /dev/null http://127.0.0.1:8080/healthz");
+      // The private listener: plain HTTP whatever the public API's TLS.
+      expect(i.calls()).to.include("curl -fsS -m 5 -o /dev/null http://127.0.0.1:8081/healthz");
     });
 
     it("forgets failures after a good probe", () => {
@@ -348,6 +592,14 @@ describe("instance boot scripts (fake aws, systemctl, curl)", function () {
       expect(i.calls()).to.include("systemctl show -p NRestarts --value faas-worker.service");
     });
 
+    it("acme: takes the controller out of service when Caddy, its only way in, stays down", () => {
+      const i = make(renderBootEnv("controller", acmeSettings));
+      i.set("active-exit", "3");
+      for (let n = 0; n < 4; n++) i.run("faas-watchdog.sh");
+      expect(i.calls()).to.include("systemctl is-active --quiet caddy.service");
+      expect(i.calls().filter((c) => c.includes("set-instance-health"))).to.deep.equal([MARK_UNHEALTHY]);
+    });
+
     it("leaves a worker alone while its unit is active and steady", () => {
       const i = make(renderBootEnv("worker", workerSettings("ssm", "cloudwatch")));
       i.set("nrestarts", "3");
@@ -359,7 +611,13 @@ describe("instance boot scripts (fake aws, systemctl, curl)", function () {
   });
 
   it('has no `echo "X=$(...)"` that would hide a failed read from set -e', () => {
-    for (const f of ["faas-boot.sh", "faas-watchdog.sh", "faas-log-upload.sh", "faas-health.sh"]) {
+    for (const f of [
+      "faas-boot.sh",
+      "faas-watchdog.sh",
+      "faas-log-upload.sh",
+      "faas-health.sh",
+      "faas-caddy-storage.sh",
+    ]) {
       const code = fs
         .readFileSync(path.join(files, f), "utf8")
         .split("\n")

@@ -6,6 +6,9 @@
  * through the deployment's own edge, while the environment keeps serving; then destroy.sh stops every
  * process of the deployment and removes its resources (ElastiCache as far as moto allows: the
  * replication group stays listed as "deleting", the cache subnet group stays). Prints the apply, first-invocation and destroy times.
+ * The default tls_mode (self-signed) end to end: deploy.sh makes the certificate once, keeps it in moto's
+ * SSM and prints its SHA-256; the deployed controller serves HTTPS with it through the edge, the CLI and
+ * the client pin it, and a client pinning another certificate is refused before it sends the key.
  */
 import {
   DescribeAddressesCommand,
@@ -23,12 +26,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { X509Certificate } from "node:crypto";
+import { CertificateMismatchError } from "../../client/pinned-tls";
 import { PlatformClient } from "../../client/platform-client";
+import { selfSignedCertificate } from "../../emulator/tls";
 import { Environment } from "../../emulator/environment";
 import { processesLabelled } from "../../emulator/leftovers";
 import { describeGroup } from "../../emulator/local-deploy/asg-source";
 import { cacheRecords } from "../../emulator/local-deploy/cache-records";
-import { GetParametersByPathCommand } from "@aws-sdk/client-ssm";
+import { GetParameterCommand, GetParametersByPathCommand } from "@aws-sdk/client-ssm";
 import { destroyLocalAws, LocalAws, localAwsClients } from "../../emulator/local-deploy/aws-clients";
 import { freePort } from "../../emulator/ports";
 import { waitForWorkers } from "../../emulator/readiness";
@@ -115,10 +121,29 @@ describe("make deploy TARGET=local beside a running environment", function () {
     console.log(
       `      terraform apply (TARGET=local) took ${applyS} s; deploy.sh in all ${seconds.toFixed(1)} s`,
     );
-    expect(stdout).to.include(`the deployed platform serves at http://127.0.0.1:${edgePort}`);
+    expect(stdout).to.include(`the deployed platform serves at https://127.0.0.1:${edgePort}`);
     const runner = state();
     expect(runner?.ready).to.equal(true);
     expect(pidAlive(runner!.pid)).to.equal(true);
+    // The certificate: made once, kept in SSM, its SHA-256 printed, and the one the controller serves.
+    const printed = /FAAS_TLS_FINGERPRINT=((?:[0-9A-F]{2}:){31}[0-9A-F]{2})\n/.exec(stdout)?.[1];
+    expect(printed, "deploy.sh prints the fingerprint").to.be.a("string");
+    expect(stdout).to.include(`new, now in SSM /${NAME}/tls-cert`);
+    expect(runner!.tlsFingerprint).to.equal(printed);
+    const stored = await aws().ssm.send(
+      new GetParameterCommand({ Name: `/${NAME}/tls-cert`, WithDecryption: true }),
+    );
+    expect(new X509Certificate(stored.Parameter?.Value ?? "").fingerprint256).to.equal(printed);
+    expect(stored.Parameter?.Type).to.equal("SecureString");
+    const key = await aws().ssm.send(
+      new GetParameterCommand({ Name: `/${NAME}/tls-key`, WithDecryption: true }),
+    );
+    expect(key.Parameter?.Type).to.equal("SecureString");
+    const tfState = fs.readFileSync(path.join(workdir, "terraform.tfstate"), "utf8");
+    expect(tfState, "the API's private key in the state").to.not.contain(
+      key.Parameter!.Value!.split("\n")[1]!,
+    );
+    expect(stdout).to.match(/curl -k --pinnedpubkey sha256\/\/[A-Za-z0-9+/]{43}= /);
 
     // The instances that run are the ones moto's groups recorded: adopted, none left without a service.
     for (const [groupName, role] of [
@@ -146,12 +171,17 @@ describe("make deploy TARGET=local beside a running environment", function () {
     ec2.destroy();
   });
 
-  it("serves faas fn deploy and invoke through its own edge, while the environment keeps serving", async () => {
+  it("serves faas fn deploy and invoke over HTTPS through its own edge, the certificate pinned, while the environment keeps serving", async () => {
     const runner = state()!;
     const cli = (...args: string[]) =>
       run("node", [path.join(repoRoot, "bin", "faas"), ...args], {
         cwd: repoRoot,
-        env: { ...process.env, FAAS_ENDPOINT: runner.endpoint, FAAS_API_KEY: runner.apiKey },
+        env: {
+          ...process.env,
+          FAAS_ENDPOINT: runner.endpoint,
+          FAAS_API_KEY: runner.apiKey,
+          FAAS_TLS_FINGERPRINT: runner.tlsFingerprint ?? "",
+        },
       });
     const deployed = await cli(
       "fn",
@@ -168,7 +198,12 @@ describe("make deploy TARGET=local beside a running environment", function () {
       `      the deployment served its first invocation ${firstServedS.toFixed(1)} s after its runner started (ready in ${((runner.readyMs ?? 0) / 1000).toFixed(1)} s)`,
     );
     // The deployed worker ran it: its id names one of the deployed group's instances.
-    const client = new PlatformClient(runner.endpoint, runner.apiKey);
+    const client = new PlatformClient(runner.endpoint, runner.apiKey, {
+      tlsFingerprint: runner.tlsFingerprint!,
+    });
+    expect((await client.invoke("hello", { name: "pinned" })).body).to.deep.equal({
+      message: "Hello, pinned!",
+    });
     const workers = await client.workers();
     const group = await describeGroup(aws(), `${NAME}-workers`);
     expect(workers.workers.map((w) => w.instanceId)).to.have.members(
@@ -181,6 +216,67 @@ describe("make deploy TARGET=local beside a running environment", function () {
     );
     expect(envWorkers.workers).to.have.length(1);
     expect(deployOutput).to.include("FAAS_API_KEY=");
+  });
+
+  it("refuses, before sending the key, a client that pins another certificate or none", async () => {
+    const runner = state()!;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-local-deploy-tls-"));
+    try {
+      const other = await selfSignedCertificate(dir, { ips: ["127.0.0.1"] });
+      const wrong = new PlatformClient(runner.endpoint, runner.apiKey, {
+        tlsFingerprint: other.fingerprint256,
+      });
+      const err = await wrong.listFunctions().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(CertificateMismatchError);
+      expect((err as Error).message).to.include(runner.tlsFingerprint!);
+      expect(wrong.stats.retries, "a wrong server is not retried").to.equal(0);
+      // The CLI with a wrong pin fails the same way and says so.
+      const cli = await run("node", [path.join(repoRoot, "bin", "faas"), "fn", "list"], {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          FAAS_ENDPOINT: runner.endpoint,
+          FAAS_API_KEY: runner.apiKey,
+          FAAS_TLS_FINGERPRINT: other.fingerprint256,
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e as { code: number; stderr: string },
+      );
+      expect(cli?.code).to.not.equal(0);
+      expect(cli?.stderr).to.include("not the pinned one");
+      // Without a pin, Node's own verification refuses the self-signed certificate; plain HTTP gets nothing.
+      const unpinned = await fetch(`${runner.endpoint}/healthz`).then(
+        (r) => r.status,
+        (e: unknown) => String((e as { cause?: unknown }).cause ?? e),
+      );
+      expect(String(unpinned)).to.match(/self-signed|SELF_SIGNED/i);
+      const plain = await fetch(runner.endpoint.replace("https:", "http:") + "/healthz").then(
+        (r) => r.status,
+        (e: unknown) => String(e),
+      );
+      expect(plain).to.not.equal(200);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("pins the same certificate after a second make deploy: read back from SSM, not made again", async () => {
+    const before = state()!;
+    const { stdout } = await script("deploy.sh");
+    const after = state()!;
+    expect(stdout).to.include(`read back from SSM /${NAME}/tls-cert`);
+    expect(after.tlsFingerprint).to.equal(before.tlsFingerprint);
+    expect(after.pid).to.not.equal(before.pid);
+    const client = new PlatformClient(after.endpoint, after.apiKey, {
+      tlsFingerprint: before.tlsFingerprint!,
+    });
+    expect((await client.invoke("hello", { name: "again" })).body).to.deep.equal({
+      message: "Hello, again!",
+    });
   });
 
   it("destroys: no process of the deployment, no resource of its name", async () => {

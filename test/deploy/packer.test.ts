@@ -282,6 +282,30 @@ describe("deploy/packer", function () {
     expect(boot).to.contain('echo "FAAS_ENV_KEY=$env_key"');
   });
 
+  it("bakes Caddy into the controller AMI only: the pinned release, its SHA-512 checked, started by faas-boot alone", () => {
+    const install = fs.readFileSync(path.join(packerDir, "scripts", "install-caddy.sh"), "utf8");
+    expect(template).to.match(/variable "caddy_version" \{[^}]*default\s*=\s*"\d+\.\d+\.\d+"/);
+    expect(template).to.contain('"FAAS_CADDY_VERSION=${var.caddy_version}"');
+    expect(template).to.contain('"FAAS_CADDY_SHA512=${var.caddy_sha512}"');
+    expect(template.indexOf('"${path.root}/scripts/install-caddy.sh"')).to.be.greaterThan(
+      template.indexOf('"${path.root}/scripts/install-app.sh"'),
+    );
+    expect(install).to.contain('release="https://github.com/caddyserver/caddy/releases/download/v$version"');
+    expect(install).to.contain('tarball="caddy_${version}_linux_$arch.tar.gz"');
+    expect(install).to.contain('echo "$expected  $work/$tarball" | sha512sum -c -');
+    expect(install).to.contain(
+      'if [ "$FAAS_ROLE" != controller ] || [ "${PACKER_BUILDER_TYPE:-}" = docker ]',
+    );
+    expect(install, "not enabled at bake time").to.not.match(/systemctl (enable|start)/);
+    const unit = fs.readFileSync(path.join(packerDir, "files", "caddy.service"), "utf8");
+    expect(unit).to.contain("ExecStart=/usr/bin/caddy run --environ --config /etc/caddy/Caddyfile");
+    expect(unit).to.contain("User=caddy");
+    expect(unit).to.contain("AmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE");
+    expect(unit).to.contain("ExecStopPost=+/bin/bash /opt/faas/bin/faas-caddy-storage.sh save");
+    const timer = fs.readFileSync(path.join(packerDir, "files", "faas-caddy-storage.timer"), "utf8");
+    expect(timer).to.contain("OnUnitActiveSec=3600");
+  });
+
   it("has shell scripts that parse (bash -n)", async () => {
     const scripts = [
       ...fs.readdirSync(path.join(packerDir, "scripts")).map((f) => path.join(packerDir, "scripts", f)),
@@ -290,6 +314,7 @@ describe("deploy/packer", function () {
       path.join(packerDir, "files", "faas-health.sh"),
       path.join(packerDir, "files", "faas-watchdog.sh"),
       path.join(packerDir, "files", "faas-log-upload.sh"),
+      path.join(packerDir, "files", "faas-caddy-storage.sh"),
       ...fs
         .readdirSync(path.join(repoRoot, "deploy", "scripts"))
         .map((f) => path.join(repoRoot, "deploy", "scripts", f)),

@@ -29,8 +29,20 @@ interface ShownPlan {
 }
 
 const leanFile = path.join(repoRoot, "deploy", "profiles", "lean.tfvars");
+/** tls_mode = acme with a narrower API audience and a Route 53 zone for the record. */
+const acmeVars = {
+  tls_mode: "acme",
+  tls_domain: "api.example.com",
+  acme_email: "ops@example.com",
+  route53_zone_id: "Z0123456789ABCDEFGHIJ",
+  api_ingress_cidrs: '["203.0.113.0/24"]',
+};
 /** deploy/scripts/tf-plandir.sh's placeholders. */
 const placeholders = {
+  tls_cert: "offline-plan-tls-cert",
+  tls_key: "offline-plan-tls-key",
+  tls_fingerprint:
+    "0F:F1:1E:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00",
   api_key: "offline-plan-api-key-000000000000000000000",
   worker_secret: "offline-plan-worker-secret-00000000000000000",
   redis_auth_token: "offline-plan-redis-auth-token-0000000000000",
@@ -57,6 +69,22 @@ class Planned {
     const r = (this.plan.configuration.root_module.resources ?? []).find((x) => x.address === address);
     if (r === undefined) throw new Error(`${address} is not in the configuration`);
     return r;
+  }
+  /** The controller security group's ingress rules from addresses: [port, CIDR], sorted. */
+  publicIngress(): [number, string][] {
+    return this.resources
+      .filter(
+        (r) =>
+          r.type === "aws_vpc_security_group_ingress_rule" &&
+          r.address.startsWith("aws_vpc_security_group_ingress_rule.controller"),
+      )
+      .filter((r) => typeof r.values.cidr_ipv4 === "string")
+      .map((r): [number, string] => [Number(r.values.from_port), String(r.values.cidr_ipv4)])
+      .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
+  }
+  output(name: string): unknown {
+    return (this.plan as unknown as { planned_values: { outputs?: Record<string, { value?: unknown }> } })
+      .planned_values.outputs?.[name]?.value;
   }
   interfaceEndpoints(): string[] {
     return this.resources
@@ -89,6 +117,8 @@ describe("deploy/terraform planned offline", function () {
       ["standby", { vars: { standby_controller: "true" } }],
       ["seoul", { vars: { region: "ap-northeast-2" } }],
       ["seoul-lean", { varFiles: [leanFile], vars: { region: "ap-northeast-2" } }],
+      ["acme", { vars: acmeVars }],
+      ["tls-off", { vars: { tls_mode: "off" } }],
     ];
     // Two at a time: each plan is a Terraform process with the provider beside it.
     for (let i = 0; i < requests.length; i += 2) {
@@ -248,8 +278,140 @@ describe("deploy/terraform planned offline", function () {
     expect(totals["ap-northeast-2 lean"]).to.be.lessThan(totals["ap-northeast-2 default"]);
   });
 
+  describe("TLS on the public API (tls_mode)", function () {
+    /** The controller's user-data settings for TLS, as the plan of `vars` gives them (user data is unknown offline). */
+    const tlsBoot = async (vars: Record<string, string>) =>
+      JSON.parse(
+        JSON.parse(await planner!.evaluate({ vars }, "jsonencode(local.controller_tls_boot)")) as string,
+      ) as Record<string, string>;
+
+    it("self-signed (the default): HTTPS on the API's port, the certificate and key in SSM through write-only arguments only", async () => {
+      const p = get("default");
+      expect(p.publicIngress()).to.deep.equal([[8080, "0.0.0.0/0"]]);
+      for (const name of ["tls_cert", "tls_key"]) {
+        const param = p.one(`aws_ssm_parameter.${name}[0]`);
+        expect([param.name, param.type, param.value_wo ?? null, param.value_wo_version], name).to.deep.equal([
+          `/faas/${name.replace("_", "-")}`,
+          "SecureString",
+          null,
+          1,
+        ]);
+      }
+      expect(p.json, "the certificate in the plan").to.not.contain(placeholders.tls_cert);
+      expect(p.json, "the key in the plan").to.not.contain(placeholders.tls_key);
+      expect([p.output("tls_mode"), p.output("tls_fingerprint")]).to.deep.equal([
+        "self-signed",
+        placeholders.tls_fingerprint,
+      ]);
+      expect(await tlsBoot({})).to.deep.equal({
+        tls_mode: "self-signed",
+        api_host: "0.0.0.0",
+        tls_cert_param: "/faas/tls-cert",
+        tls_key_param: "/faas/tls-key",
+        tls_fingerprint: placeholders.tls_fingerprint,
+        tls_domain: "",
+        acme_email: "",
+        acme_ca: "",
+        caddy_storage: "",
+      });
+    });
+
+    it("acme: Caddy's 443 for the API's audience and 80 for the CA's challenge, the API on loopback, the record in the zone", async () => {
+      const p = get("acme");
+      expect(p.publicIngress()).to.deep.equal([
+        [80, "0.0.0.0/0"],
+        [443, "203.0.113.0/24"],
+      ]);
+      expect(p.has("aws_ssm_parameter.tls_cert[0]") || p.has("aws_ssm_parameter.tls_key[0]")).to.equal(false);
+      const record = p.one("aws_route53_record.api[0]");
+      expect([record.zone_id, record.name, record.type, record.ttl]).to.deep.equal([
+        "Z0123456789ABCDEFGHIJ",
+        "api.example.com",
+        "A",
+        300,
+      ]);
+      expect([p.output("api_url"), p.output("tls_fingerprint")]).to.deep.equal([
+        "https://api.example.com",
+        "",
+      ]);
+      expect(await tlsBoot(acmeVars)).to.deep.equal({
+        tls_mode: "acme",
+        api_host: "127.0.0.1",
+        tls_cert_param: "",
+        tls_key_param: "",
+        tls_fingerprint: "",
+        tls_domain: "api.example.com",
+        acme_email: "ops@example.com",
+        acme_ca: "https://acme-v02.api.letsencrypt.org/directory",
+        caddy_storage: "s3://faas-functions-000000000000-us-east-1/tls/caddy",
+      });
+      // Without a zone the record is the user's.
+      expect(get("default").has("aws_route53_record.api[0]")).to.equal(false);
+    });
+
+    it("off: plain HTTP on the API's port, no certificate", () => {
+      const p = get("tls-off");
+      expect(p.publicIngress()).to.deep.equal([[8080, "0.0.0.0/0"]]);
+      expect(p.has("aws_ssm_parameter.tls_cert[0]")).to.equal(false);
+      expect([p.output("tls_mode"), p.output("tls_fingerprint")]).to.deep.equal(["off", ""]);
+    });
+  });
+
   describe("variable validation", function () {
     const rejected: [string, Record<string, string>, RegExp][] = [
+      ["an unknown TLS mode", { tls_mode: "bogus" }, /tls_mode must be self-signed, acme or off/],
+      [
+        "a domain with a space and a shell command",
+        { tls_mode: "acme", tls_domain: "api.example.com; reboot" },
+        /tls_domain must be a DNS name in lower case/,
+      ],
+      [
+        "a domain that would close the Caddyfile's block",
+        { tls_mode: "acme", tls_domain: "api.example.com}" },
+        /tls_domain must be a DNS name in lower case/,
+      ],
+      [
+        "a wildcard domain",
+        { tls_mode: "acme", tls_domain: "*.example.com" },
+        /tls_domain must be a DNS name/,
+      ],
+      [
+        "a domain in capitals",
+        { tls_mode: "acme", tls_domain: "API.example.com" },
+        /tls_domain must be a DNS name/,
+      ],
+      [
+        "an address as the domain",
+        { tls_mode: "acme", tls_domain: "203.0.113.7" },
+        /tls_domain must be a DNS name/,
+      ],
+      ["acme without a domain", { tls_mode: "acme" }, /tls_mode = acme needs tls_domain/],
+      [
+        "a domain without acme",
+        { tls_domain: "api.example.com" },
+        /tls_domain is used only with\s+tls_mode\s+=\s+acme/,
+      ],
+      [
+        "an e-mail address with a space",
+        { tls_mode: "acme", tls_domain: "api.example.com", acme_email: "ops @example.com" },
+        /acme_email must be a plain e-mail address/,
+      ],
+      [
+        "an ACME directory over plain HTTP",
+        { tls_mode: "acme", tls_domain: "api.example.com", acme_ca: "http://acme.invalid/directory" },
+        /acme_ca must be an https:\/\/ URL/,
+      ],
+      [
+        "a Route 53 zone without acme",
+        { route53_zone_id: "Z0123456789ABCDEFGHIJ" },
+        /used only with\s+tls_mode\s+=\s+acme/,
+      ],
+      ["a fingerprint that is not a SHA-256", { tls_fingerprint: "AB:CD" }, /needs tls_fingerprint/],
+      [
+        "a certificate that is not PEM",
+        { tls_cert: "not a certificate" },
+        /needs tls_cert, a PEM certificate/,
+      ],
       [
         "more endpoint AZs than AZs",
         { interface_endpoint_az_count: "3" },

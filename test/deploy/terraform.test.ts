@@ -26,6 +26,9 @@ import path from "node:path";
 import { estimate, parsePlan } from "../../deploy/cost/estimate";
 import { priceTable } from "../../deploy/cost/prices";
 import { formatReport } from "../../deploy/cost/report";
+import { GetParameterCommand } from "@aws-sdk/client-ssm";
+import { destroyLocalAws, localAwsClients } from "../../emulator/local-deploy/aws-clients";
+import { selfSignedCertificate } from "../../emulator/tls";
 import { hasCommand, MotoServer, queryApi, startMoto, xmlValues } from "./moto-server";
 import { repoRoot, scriptsDir, sh } from "./terraform-cli";
 
@@ -60,6 +63,14 @@ describe("deploy/terraform", function () {
     let outputs: Record<string, { value: unknown }> = {};
     let state: StateResource[] = [];
     let planJson = "";
+    /** The API's certificate, as deploy.sh passes it: write-only variables from the environment. */
+    let tls = { cert: "", key: "", fingerprint: "", dir: "" };
+    const tf = (dir: string, command: string) =>
+      sh(dir, command, {
+        TF_VAR_tls_cert: tls.cert,
+        TF_VAR_tls_key: tls.key,
+        TF_VAR_tls_fingerprint: tls.fingerprint,
+      });
     const clientConfig = () => ({
       endpoint: moto!.endpoint,
       region: "us-east-1",
@@ -101,19 +112,27 @@ describe("deploy/terraform", function () {
       if (!hasCommand("moto_server")) this.skip(); // moto is not installed here
       moto = await startMoto();
       ec2 = new EC2Client(clientConfig());
+      const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-tf-tls-"));
+      const made = await selfSignedCertificate(tlsDir, { allowNoNames: true });
+      tls = {
+        cert: fs.readFileSync(made.certFile, "utf8"),
+        key: fs.readFileSync(made.keyFile, "utf8"),
+        fingerprint: made.fingerprint256,
+        dir: tlsDir,
+      };
       workdir = fs.mkdtempSync(path.join(os.tmpdir(), "faas-tf-"));
       await sh(
         repoRoot,
         `bash ${JSON.stringify(path.join(scriptsDir, "tf-workdir.sh"))} ${workdir} ${moto.endpoint}`,
       );
-      await sh(workdir, "terraform init -input=false >/dev/null");
-      await sh(workdir, "terraform plan -input=false -out=plan.out -no-color >/dev/null");
-      planJson = await sh(workdir, "terraform show -json plan.out");
+      await tf(workdir, "terraform init -input=false >/dev/null");
+      await tf(workdir, "terraform plan -input=false -out=plan.out -no-color >/dev/null");
+      planJson = await tf(workdir, "terraform show -json plan.out");
       const started = Date.now();
-      await sh(workdir, "terraform apply -input=false -auto-approve -no-color plan.out");
+      await tf(workdir, "terraform apply -input=false -auto-approve -no-color plan.out");
       console.log(`      terraform apply to moto took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      outputs = JSON.parse(await sh(workdir, "terraform output -json")) as typeof outputs;
-      const shown = JSON.parse(await sh(workdir, "terraform show -json")) as {
+      outputs = JSON.parse(await tf(workdir, "terraform output -json")) as typeof outputs;
+      const shown = JSON.parse(await tf(workdir, "terraform show -json")) as {
         values: { root_module: StateModule };
       };
       state = shown.values.root_module.resources ?? [];
@@ -123,12 +142,12 @@ describe("deploy/terraform", function () {
       if (moto === undefined) return;
       try {
         if (workdir !== "" && fs.existsSync(path.join(workdir, "terraform.tfstate"))) {
-          await sh(
+          await tf(
             workdir,
             "terraform state rm aws_elasticache_replication_group.redis aws_elasticache_cluster.localcloud_member aws_elasticache_subnet_group.redis >/dev/null",
           );
           const started = Date.now();
-          await sh(
+          await tf(
             workdir,
             "terraform destroy -refresh=false -parallelism=20 -input=false -auto-approve -no-color",
           );
@@ -141,6 +160,7 @@ describe("deploy/terraform", function () {
       } finally {
         await moto.stop();
         fs.rmSync(workdir, { recursive: true, force: true });
+        if (tls.dir !== "") fs.rmSync(tls.dir, { recursive: true, force: true });
       }
     });
 
@@ -304,7 +324,19 @@ describe("deploy/terraform", function () {
           if (name.endsWith("_ami_id")) continue;
           expect(userData(role), `${role} user data carries ${name}`).to.not.contain(secret);
         }
+        expect(userData(role), `${role} user data carries the API's certificate`).to.not.contain("BEGIN");
       }
+      // The API's certificate: the controller's by SSM name, with the fingerprint clients pin; the workers
+      // have no TLS setting at all.
+      expect(controller.get("FAAS_BOOT_TLS_MODE")).to.equal("self-signed");
+      expect(controller.get("FAAS_SSM_TLS_CERT")).to.equal("/faas/tls-cert");
+      expect(controller.get("FAAS_SSM_TLS_KEY")).to.equal("/faas/tls-key");
+      expect(controller.get("FAAS_BOOT_TLS_FINGERPRINT")).to.equal(tls.fingerprint);
+      expect([controller.get("FAAS_HOST"), controller.get("FAAS_PRIVATE_HOST")]).to.deep.equal([
+        "0.0.0.0",
+        "0.0.0.0",
+      ]);
+      expect([...worker.keys()].filter((k) => /TLS|ACME|CADDY|_HOST$/.test(k))).to.deep.equal([]);
     });
 
     it("lets the endpoints reach only this platform's resources, for this account's principals", async () => {
@@ -320,8 +352,8 @@ describe("deploy/terraform", function () {
         s3: [`${bucket}/*`, bucket],
         dynamodb: [arn("aws_dynamodb_table.functions")],
         sqs: [arn("aws_sqs_queue.tasks"), arn("aws_sqs_queue.dead_letter")],
-        ssm: ["api_key", "worker_secret", "redis_auth_token", "env_key"].map((p) =>
-          arn(`aws_ssm_parameter.${p}`),
+        ssm: ["api_key", "worker_secret", "redis_auth_token", "env_key", "tls_cert[0]", "tls_key[0]"].map(
+          (p) => arn(`aws_ssm_parameter.${p}`),
         ),
         logs: logGroups,
       };
@@ -395,7 +427,10 @@ describe("deploy/terraform", function () {
       );
       expect(out.Addresses).to.have.length(1);
       expect(out.Addresses![0]!.PublicIp).to.equal(output("elastic_ip"));
-      expect(output("api_url")).to.equal(`http://${output("elastic_ip")}:8080`);
+      // tls_mode = self-signed (the default): HTTPS on the API's port, the certificate pinned.
+      expect(output("api_url")).to.equal(`https://${output("elastic_ip")}:8080`);
+      expect(output("tls_mode")).to.equal("self-signed");
+      expect(output("tls_fingerprint")).to.equal(tls.fingerprint);
       expect(output("queue_url")).to.contain("/faas-tasks");
     });
 
@@ -432,24 +467,40 @@ describe("deploy/terraform", function () {
           PolicyName: role,
         });
         const doc = JSON.parse(decodeURIComponent(xmlValues(xml, "PolicyDocument")[0] ?? "{}")) as {
-          Statement: { Sid: string; Action: string[] | string; Resource: string[] | string }[];
+          Statement: {
+            Sid: string;
+            Effect: string;
+            Action: string[] | string;
+            Resource: string[] | string;
+          }[];
         };
         return doc.Statement;
       };
       const actionsOf = async (role: string) =>
-        (await statementsOf(role)).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+        (await statementsOf(role))
+          .filter((s) => s.Effect === "Allow")
+          .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+          .sort();
       const resourcesOf = async (role: string, sid: string) =>
         [(await statementsOf(role)).find((s) => s.Sid === sid)?.Resource ?? []].flat();
       const param = (name: string) => String(one(`aws_ssm_parameter.${name}`).arn);
       expect(await resourcesOf("faas-controller", "RecordFinalFailures")).to.deep.equal([
         String(one("aws_sqs_queue.dead_letter").arn),
       ]);
+      // The API's certificate and key: the controller's alone.
       expect(await resourcesOf("faas-controller", "ReadSecrets")).to.have.members(
-        ["api_key", "worker_secret", "redis_auth_token", "env_key"].map(param),
+        ["api_key", "worker_secret", "redis_auth_token", "env_key", "tls_cert[0]", "tls_key[0]"].map(param),
       );
       expect(await resourcesOf("faas-worker", "ReadSecrets")).to.have.members(
         ["worker_secret", "redis_auth_token", "env_key"].map(param),
       );
+      // Caddy's storage beside the code (tls_mode = acme): denied to the workers, who read the rest.
+      const deny = (await statementsOf("faas-worker")).find((st) => st.Sid === "NoTlsKeys");
+      expect([deny?.Effect, deny?.Action, deny?.Resource]).to.deep.equal([
+        "Deny",
+        ["s3:GetObject"],
+        [`${String(one("aws_s3_bucket.functions").arn)}/tls/caddy/*`],
+      ]);
       // Each role may take only its own group's instances out of service.
       const account = String(inState("aws_caller_identity")[0]?.values.account_id);
       const group = `arn:aws:autoscaling:us-east-1:${account}:autoScalingGroup:*:autoScalingGroupName`;
@@ -521,6 +572,25 @@ describe("deploy/terraform", function () {
       });
       const answer = (await res.json()) as { Parameter?: { Value?: string } };
       expect(answer.Parameter?.Value, "written through value_wo").to.equal(tfvars.get("api_key"));
+      // The API's certificate and key likewise: in SSM (SecureString), never in the state.
+      const aws = localAwsClients(moto!.endpoint, "us-east-1");
+      try {
+        for (const [name, value] of [
+          ["/faas/tls-cert", tls.cert],
+          ["/faas/tls-key", tls.key],
+        ] as const) {
+          const got = await aws.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+          expect([got.Parameter?.Type, got.Parameter?.Value?.trim()], name).to.deep.equal([
+            "SecureString",
+            value.trim(),
+          ]);
+        }
+      } finally {
+        destroyLocalAws(aws);
+      }
+      const keyBody = tls.key.split("\n")[1]!;
+      expect(stateText, "the API's private key in the state").to.not.contain(keyBody);
+      expect(stateText, "the certificate in the state").to.not.contain(tls.cert.split("\n")[1]!);
     });
 
     it("the lean profile, planned against the applied stack, replaces each endpoint it drops with a working path", async () => {
@@ -531,14 +601,14 @@ describe("deploy/terraform", function () {
       const override = path.join(workdir, "localcloud_test_override.tf");
       fs.writeFileSync(override, 'locals {\n  redis_host = "redis.invalid"\n}\n');
       try {
-        await sh(
+        await tf(
           workdir,
           `terraform plan -refresh=false -input=false -no-color -var-file=${JSON.stringify(leanFile)} -out=lean.out >/dev/null`,
         );
       } finally {
         fs.rmSync(override);
       }
-      const lean = JSON.parse(await sh(workdir, "terraform show -json lean.out")) as {
+      const lean = JSON.parse(await tf(workdir, "terraform show -json lean.out")) as {
         planned_values: { root_module: StateModule };
         resource_changes: { address: string; change: { actions: string[] } }[];
       };

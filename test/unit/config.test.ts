@@ -33,6 +33,27 @@ describe("configuration", () => {
     expect(() => workerConfig({ ...base })).to.throw(ConfigError, /FAAS_CONTROLLER_URL/);
   });
 
+  it("binds the private listener where FAAS_PRIVATE_HOST says, else beside the API; only IP addresses", () => {
+    expect(controllerConfig(base)).to.include({ host: "0.0.0.0", privateHost: "0.0.0.0" });
+    expect(controllerConfig({ ...base, FAAS_HOST: "127.0.0.1" })).to.include({
+      host: "127.0.0.1",
+      privateHost: "127.0.0.1",
+    });
+    // Behind a TLS proxy on the instance (tls_mode = acme): the API on loopback, the heartbeat for the VPC.
+    expect(controllerConfig({ ...base, FAAS_HOST: "127.0.0.1", FAAS_PRIVATE_HOST: "0.0.0.0" })).to.include({
+      host: "127.0.0.1",
+      privateHost: "0.0.0.0",
+    });
+    expect(controllerConfig({ ...base, FAAS_PRIVATE_HOST: "::" }).privateHost).to.equal("::");
+    for (const bad of ["localhost", "0.0.0.0; reboot", "10.0.0.256", " 127.0.0.1", "127.0.0.1:8080"]) {
+      expect(() => controllerConfig({ ...base, FAAS_PRIVATE_HOST: bad }), bad).to.throw(
+        ConfigError,
+        /FAAS_PRIVATE_HOST: must be an IPv4 or IPv6 address/,
+      );
+      expect(() => controllerConfig({ ...base, FAAS_HOST: bad }), bad).to.throw(ConfigError, /FAAS_HOST/);
+    }
+  });
+
   it("shrinks timings for tests through the same variables", () => {
     const w = workerConfig({
       ...base,

@@ -3,7 +3,8 @@
  * the way Terraform's templatefile does for these files (each ${var} replaced), with no shell run.
  */
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   bootServiceEnv,
@@ -13,6 +14,7 @@ import {
 } from "../../emulator/local-deploy/boot-env";
 import { LocalDeployError } from "../../emulator/local-deploy/errors";
 import { checkServiceEnv, withBackendVars, CHECK_BACKEND_VARS } from "../../emulator/service-env";
+import { selfSignedCertificate } from "../../emulator/tls";
 
 const templates = path.resolve(__dirname, "..", "..", "..", "deploy", "terraform", "user-data");
 
@@ -48,6 +50,16 @@ const controllerVars = {
   api_key_param: "/fd/api-key",
   log_group: "/fd/controller",
   asg_name: "fd-controller",
+  // tls_mode = off, as deploy/terraform/tls.tf renders it: every key there, empty where unused.
+  tls_mode: "off",
+  api_host: "0.0.0.0",
+  tls_cert_param: "",
+  tls_key_param: "",
+  tls_fingerprint: "",
+  tls_domain: "",
+  acme_email: "",
+  acme_ca: "",
+  caddy_storage: "",
 };
 const workerVars = {
   ...common,
@@ -138,6 +150,97 @@ describe("local deploy: the environment user data gives an instance", () => {
     const err = await readBootSecrets(boot, store({ ...ssm, "/fd/env-key": "" })).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LocalDeployError);
     expect((err as LocalDeployError).code).to.equal("missing-secret");
+  });
+
+  describe("the API's certificate (tls_mode)", function () {
+    let dir = "";
+    let cert = "";
+    let key = "";
+    let fingerprint = "";
+    let otherKey = "";
+    const selfSigned = () => ({
+      ...controllerVars,
+      tls_mode: "self-signed",
+      tls_cert_param: "/fd/tls-cert",
+      tls_key_param: "/fd/tls-key",
+      tls_fingerprint: fingerprint,
+    });
+    const tlsFiles = { certFile: "/run/fd/tls/cert.pem", keyFile: "/run/fd/tls/key.pem" };
+    before(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), "faas-boot-env-tls-"));
+      const made = await selfSignedCertificate(mkdtempSync(path.join(dir, "a-")), { ips: ["127.0.0.1"] });
+      cert = readFileSync(made.certFile, "utf8");
+      key = readFileSync(made.keyFile, "utf8");
+      fingerprint = made.fingerprint256;
+      const other = await selfSignedCertificate(mkdtempSync(path.join(dir, "b-")), { ips: ["127.0.0.1"] });
+      otherKey = readFileSync(other.keyFile, "utf8");
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("self-signed: reads the pair from SSM and names the placed files; the listeners stay the backend's", async () => {
+      const boot = parseBootEnv(render("controller", selfSigned()));
+      const secrets = await readBootSecrets(
+        boot,
+        store({ ...ssm, "/fd/tls-cert": cert, "/fd/tls-key": key }),
+      );
+      expect(secrets.tls).to.deep.equal({ cert, key, fingerprint256: fingerprint });
+      const env = bootServiceEnv(boot, secrets, { ...placement, tlsFiles }).env as Record<
+        string,
+        string | undefined
+      >;
+      expect(env.FAAS_TLS_CERT_FILE).to.equal(tlsFiles.certFile);
+      expect(env.FAAS_TLS_KEY_FILE).to.equal(tlsFiles.keyFile);
+      for (const placed of ["FAAS_HOST", "FAAS_PRIVATE_HOST", "FAAS_PORT", "FAAS_PRIVATE_PORT"])
+        expect(env, placed).to.not.have.property(placed);
+      expect(JSON.stringify(env), "the key itself is in a file, not the environment").to.not.contain(
+        "PRIVATE KEY",
+      );
+      expect(() => bootServiceEnv(boot, secrets, placement)).to.throw(
+        LocalDeployError,
+        /no certificate files/,
+      );
+    });
+
+    it("self-signed: refuses what faas-boot refuses (a missing, foreign or mismatched certificate)", async () => {
+      const boot = parseBootEnv(render("controller", selfSigned()));
+      const code = async (params: Record<string, string>) =>
+        (
+          (await readBootSecrets(boot, store({ ...ssm, ...params })).catch(
+            (e: unknown) => e,
+          )) as LocalDeployError
+        ).code;
+      expect(await code({ "/fd/tls-key": key })).to.equal("missing-secret");
+      expect(await code({ "/fd/tls-cert": cert, "/fd/tls-key": otherKey })).to.equal("bad-certificate");
+      const pinnedElse = parseBootEnv(
+        render("controller", { ...selfSigned(), tls_fingerprint: "AB:".repeat(31) + "AB" }),
+      );
+      const err = (await readBootSecrets(
+        pinnedElse,
+        store({ ...ssm, "/fd/tls-cert": cert, "/fd/tls-key": key }),
+      ).catch((e: unknown) => e)) as LocalDeployError;
+      expect(err).to.be.instanceOf(LocalDeployError);
+      expect(err.message).to.contain(`has SHA-256 ${fingerprint}, not the AB:AB`);
+    });
+
+    it("off: no certificate; acme: refused, with what to use instead", async () => {
+      const off = parseBootEnv(render("controller", controllerVars));
+      const secrets = await readBootSecrets(off, store(ssm));
+      expect(secrets.tls).to.equal(undefined);
+      expect(bootServiceEnv(off, secrets, placement).env).to.not.have.property("FAAS_TLS_CERT_FILE");
+      const acme = parseBootEnv(
+        render("controller", {
+          ...controllerVars,
+          tls_mode: "acme",
+          api_host: "127.0.0.1",
+          tls_domain: "api.example.com",
+          acme_ca: "https://acme-v02.api.letsencrypt.org/directory",
+          caddy_storage: "s3://fd-functions-000000000000-us-east-1/tls/caddy",
+        }),
+      );
+      const err = (await readBootSecrets(acme, store(ssm)).catch((e: unknown) => e)) as LocalDeployError;
+      expect(err.code).to.equal("unsupported");
+      expect(err.message).to.contain("tls_mode = self-signed (the default) or off");
+    });
   });
 
   it("refuses user data without a boot.env, and a key the service does not read", async () => {
