@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { selfSignedCertificate } from "../../emulator/tls";
+import { TLS_OFF_TEMPLATE_VARS } from "../fixtures/user-data";
 import { repoRoot } from "./terraform-cli";
 
 const files = path.join(repoRoot, "deploy", "packer", "files");
@@ -101,16 +102,8 @@ const controllerSettings = {
   api_key_param: "/faas/api-key",
   log_group: "/faas/controller",
   asg_name: "faas-controller",
-  // tls_mode = off, as deploy/terraform/tls.tf renders it: every key there, empty where unused.
-  tls_mode: "off",
-  api_host: "0.0.0.0",
-  tls_cert_param: "",
-  tls_key_param: "",
-  tls_fingerprint: "",
-  tls_domain: "",
-  acme_email: "",
-  acme_ca: "",
-  caddy_storage: "",
+  // tls_mode = off: every TLS key of the template, empty.
+  ...TLS_OFF_TEMPLATE_VARS,
 };
 const acmeSettings = {
   ...controllerSettings,

@@ -15,6 +15,7 @@ import {
 import { LocalDeployError } from "../../emulator/local-deploy/errors";
 import { checkServiceEnv, withBackendVars, CHECK_BACKEND_VARS } from "../../emulator/service-env";
 import { selfSignedCertificate } from "../../emulator/tls";
+import { TLS_OFF_TEMPLATE_VARS } from "../fixtures/user-data";
 
 const templates = path.resolve(__dirname, "..", "..", "..", "deploy", "terraform", "user-data");
 
@@ -50,16 +51,8 @@ const controllerVars = {
   api_key_param: "/fd/api-key",
   log_group: "/fd/controller",
   asg_name: "fd-controller",
-  // tls_mode = off, as deploy/terraform/tls.tf renders it: every key there, empty where unused.
-  tls_mode: "off",
-  api_host: "0.0.0.0",
-  tls_cert_param: "",
-  tls_key_param: "",
-  tls_fingerprint: "",
-  tls_domain: "",
-  acme_email: "",
-  acme_ca: "",
-  caddy_storage: "",
+  // tls_mode = off: every TLS key of the template, empty.
+  ...TLS_OFF_TEMPLATE_VARS,
 };
 const workerVars = {
   ...common,
