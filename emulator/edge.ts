@@ -49,6 +49,7 @@ export class AddressAssociation {
   private starting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
+  private followUp: Promise<void> | undefined;
   private readonly listeners = new Set<(instanceId: string | undefined) => void>();
 
   constructor(private readonly options: AssociationOptions) {}
@@ -75,10 +76,20 @@ export class AddressAssociation {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Reads the association now; callers meanwhile share the reading under way. */
+  /**
+   * Reads the association now. While a reading is under way (it may have been asked before what the
+   * caller saw, a refused connection say), one more follows it, shared by every caller meanwhile.
+   */
   refresh(): Promise<void> {
-    this.reading ??= this.read().finally(() => (this.reading = undefined));
-    return this.reading;
+    if (this.reading === undefined) {
+      this.reading = this.read().finally(() => (this.reading = undefined));
+      return this.reading;
+    }
+    this.followUp ??= this.reading.then(() => {
+      this.followUp = undefined;
+      return this.refresh();
+    });
+    return this.followUp;
   }
 
   private async read(): Promise<void> {
