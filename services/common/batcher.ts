@@ -3,10 +3,15 @@
  * batches are under way, and otherwise joins the next batch. One caller alone pays one request's
  * latency; many callers share batch requests (SQS takes ten entries per SendMessageBatch or
  * DeleteMessageBatch), which is what lets a slow queue carry hundreds of tasks a second.
+ *
+ * With `lingerMs`, for items nobody waits on (deletions), a batch that is not full waits up to that
+ * long for more before it goes: a full one still goes at once. Fewer requests at a low, steady rate.
  */
 export interface BatcherOptions<T> {
   maxEntries: number;
   maxInFlight: number;
+  /** How long a batch that is not full waits for more items (default 0: it goes at once). */
+  lingerMs?: number;
   /** Size of one item, to keep a batch under `maxBytes` (for SQS, 256 KiB per batch). */
   sizeOf?: (item: T) => number;
   maxBytes?: number;
@@ -24,6 +29,8 @@ export class Batcher<T> {
   private readonly pending: Pending<T>[] = [];
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Set while items linger: when it fires, they go even if the batch is not full. */
+  private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: BatcherOptions<T>) {}
 
@@ -34,14 +41,26 @@ export class Batcher<T> {
     });
   }
 
-  /** Resolves once everything added so far has been flushed. */
+  /** Flushes what lingers now, and resolves once everything added so far has been flushed. */
   drain(): Promise<void> {
+    this.pump(true);
     if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
-    const { maxEntries, maxInFlight, sizeOf, maxBytes = Infinity } = this.options;
+  private pump(now = false): void {
+    const { maxEntries, maxInFlight, sizeOf, maxBytes = Infinity, lingerMs = 0 } = this.options;
+    if (!now && lingerMs > 0 && this.pending.length > 0 && this.pending.length < maxEntries) {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.pump(true);
+      }, lingerMs);
+      return;
+    }
+    if (this.lingerTimer !== undefined) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
     while (this.pending.length > 0 && this.inFlight < maxInFlight) {
       const batch: Pending<T>[] = [];
       let bytes = 0;

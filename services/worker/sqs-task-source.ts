@@ -1,7 +1,7 @@
 /**
- * SQS behind the TaskSource interface. Deletions go through a Batcher: alone, a deletion is sent at
- * once; under load, they share DeleteMessageBatch calls of up to ten (a slow queue pays for every call,
- * and each delete scans the queue in moto).
+ * SQS behind the TaskSource interface. Deletions go through a Batcher: they share DeleteMessageBatch
+ * calls of up to ten, a full batch at once and one that is not after DELETE_LINGER_MS (a slow queue pays
+ * for every call, and each delete scans the queue in moto).
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -11,6 +11,14 @@ import {
 } from "@aws-sdk/client-sqs";
 import { Batcher } from "../common/batcher";
 import { TaskMessage, TaskSource } from "./task-source";
+
+/**
+ * How long a deletion waits for others to share its DeleteMessageBatch. A message whose deletion is
+ * still waiting stays hidden (its visibility timeout is far longer); if the worker dies meanwhile, the
+ * message comes back once, finds its result and is deleted unrun. Each call saved is about 0.6 ms of
+ * the worker's CPU (the SDK) that would otherwise run beside the next invocation.
+ */
+export const DELETE_LINGER_MS = 20;
 
 export interface SqsTaskSourceOptions {
   queueUrl: string;
@@ -28,6 +36,8 @@ export class SqsTaskSource implements TaskSource {
     this.deleter = new Batcher<string>({
       maxEntries: 10,
       maxInFlight: 2,
+      // Nobody waits for a deletion: at a low rate, those of the next DELETE_LINGER_MS share a call.
+      lingerMs: DELETE_LINGER_MS,
       flush: (handles) => this.deleteBatch(handles),
     });
   }

@@ -62,4 +62,45 @@ describe("Batcher", () => {
     expect(Math.max(...sizes)).to.be.at.most(25);
     await batcher.drain();
   });
+
+  describe("with lingerMs", () => {
+    const collecting = (lingerMs: number) => {
+      const batches: number[][] = [];
+      const batcher = new Batcher<number>({
+        maxEntries: 10,
+        maxInFlight: 2,
+        lingerMs,
+        flush: (items) => {
+          batches.push(items);
+          return Promise.resolve(items.map(() => undefined));
+        },
+      });
+      return { batches, batcher };
+    };
+
+    it("holds a batch that is not full for up to lingerMs, then sends what came meanwhile together", async () => {
+      const { batches, batcher } = collecting(30);
+      const first = batcher.add(1);
+      await new Promise((r) => setTimeout(r, 5));
+      const second = batcher.add(2);
+      expect(batches, "nothing sent before the linger ends").to.deep.equal([]);
+      await Promise.all([first, second]);
+      expect(batches).to.deep.equal([[1, 2]]);
+    });
+
+    it("sends a full batch at once, without lingering", async () => {
+      const { batches, batcher } = collecting(60_000);
+      const all = Array.from({ length: 10 }, (_, i) => batcher.add(i));
+      expect(batches.map((b) => b.length)).to.deep.equal([10]);
+      await Promise.all(all);
+    });
+
+    it("sends what lingers at once when drained", async () => {
+      const { batches, batcher } = collecting(60_000);
+      const item = batcher.add(7);
+      await batcher.drain();
+      await item;
+      expect(batches).to.deep.equal([[7]]);
+    });
+  });
 });
