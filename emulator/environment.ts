@@ -23,6 +23,7 @@ import {
 import { BackendChoice, startBackend } from "./backends";
 import { awsClients, Clients, CloudResources, destroyClients, ensureCloudResources } from "./cloud-resources";
 import { autoScalingGroups, Fleet, InstanceInfo, RunInstancesSource } from "./fleet";
+import { armEnvironmentReaper, EnvironmentReaper } from "./leftovers";
 import { assertPortFree } from "./ports";
 import { SelfSignedCertificate, selfSignedCertificate } from "./tls";
 import { FAST_TIMING, Reconciler, ScalingActivity, ScalingTiming } from "./reconciler";
@@ -92,6 +93,7 @@ export class Environment implements AsyncDisposable {
     private readonly edge: ElasticIpView,
     private readonly fleet: Fleet,
     private readonly certificate: SelfSignedCertificate | undefined,
+    private readonly reaper: EnvironmentReaper,
   ) {
     this.reconciler = new Reconciler(
       autoScalingGroups(options.workers, options.maxWorkers, options.standby),
@@ -110,7 +112,9 @@ export class Environment implements AsyncDisposable {
       envKey: options.envKey ?? randomBytes(32).toString("base64url"),
     };
     const prefix = options.prefix ?? "faas";
-    const cleanups: (() => Promise<void>)[] = [];
+    // First armed, last disarmed: if this process dies before stop() ends, the reaper removes the rest.
+    const reaper = armEnvironmentReaper(envId);
+    const cleanups: (() => Promise<void>)[] = [() => Promise.resolve(reaper.disarm())];
     let certificate: SelfSignedCertificate | undefined;
     try {
       if (options.tls === true) {
@@ -191,7 +195,17 @@ export class Environment implements AsyncDisposable {
       });
       holder.fleet = fleet;
       cleanups.push(() => fleet.stop());
-      const env = new Environment(envId, options, backend, resources, clients, edge, fleet, certificate);
+      const env = new Environment(
+        envId,
+        options,
+        backend,
+        resources,
+        clients,
+        edge,
+        fleet,
+        certificate,
+        reaper,
+      );
       await env.reconciler.start();
       return env;
     } catch (err) {
@@ -300,6 +314,7 @@ export class Environment implements AsyncDisposable {
     destroyClients(this.clients);
     if (this.certificate !== undefined)
       rmSync(path.dirname(this.certificate.certFile), { recursive: true, force: true });
+    this.reaper.disarm();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -12,7 +12,7 @@
  * - folders: the process backend's code folder and Redis's data folder under the temp folder;
  * - cgroups: dead workers' sandbox cgroups.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -99,4 +99,39 @@ function tempFoldersOf(envId: string): string[] {
         name.startsWith(`faas-redis-${envId}-`),
     )
     .map((name) => path.join(tmp, name));
+}
+
+/** The reaper armed for one environment: `disarm` once the environment is stopped. */
+export interface EnvironmentReaper {
+  readonly pid: number | undefined;
+  disarm(): void;
+}
+
+/**
+ * Starts the environment's lifeline reaper (reaper-main.ts): if this process ends without disarming
+ * it, whatever it had started for `envId` is removed. Neither the reaper nor its pipe keeps this
+ * process running. Without it, a bench or chaos run killed mid-way left moto and Redis behind.
+ */
+export function armEnvironmentReaper(envId: string): EnvironmentReaper {
+  if (!/^[A-Za-z0-9-]+$/.test(envId)) throw new Error(`not an environment id: ${JSON.stringify(envId)}`);
+  // Not labelled itself (its own label would make it one of the processes it ends).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== LABEL_ENV));
+  const reaper = spawn(process.execPath, [path.join(__dirname, "reaper-main.js"), envId], {
+    detached: true,
+    stdio: ["pipe", "ignore", "ignore"],
+    env,
+  });
+  reaper.on("error", () => undefined);
+  reaper.stdin.on("error", () => undefined);
+  reaper.unref();
+  (reaper.stdin as { unref?: () => void }).unref?.();
+  let armed = true;
+  return {
+    pid: reaper.pid,
+    disarm: () => {
+      if (!armed) return;
+      armed = false;
+      reaper.stdin.end("stopped\n");
+    },
+  };
 }

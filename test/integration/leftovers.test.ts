@@ -4,6 +4,7 @@
  * answers, is skipped by the reaper itself.
  */
 import { ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -65,5 +66,58 @@ describe("leftovers of an environment whose emulator was SIGKILLed", () => {
   it("refuses an id that is not one", async () => {
     const err = await reapEnvironment("faas-*").catch((e: unknown) => e);
     expect((err as Error).message).to.match(/not an environment id/);
+  });
+
+  describe("the lifeline reaper every environment arms", () => {
+    const exited = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    /** An "emulator": a process that arms the reaper for `id`, prints its PID, and disarms it if told. */
+    const emulator = (id: string, disarm: boolean) =>
+      spawn(
+        process.execPath,
+        [
+          "-e",
+          `const r = require(${JSON.stringify(require.resolve("../../emulator/leftovers"))}).armEnvironmentReaper(process.argv[1]);
+           console.log(r.pid);
+           if (process.argv[2] === "disarm") { r.disarm(); } else { setInterval(() => undefined, 1000); }`,
+          id,
+          disarm ? "disarm" : "keep",
+        ],
+        { stdio: ["ignore", "pipe", "ignore"] },
+      );
+    const reaperPid = async (child: ChildProcess) => {
+      const [line] = (await once(child.stdout as NodeJS.ReadableStream, "data")) as [Buffer];
+      return Number(line.toString().trim());
+    };
+
+    it("removes what its environment left when the emulator is SIGKILLed", async () => {
+      const id = `faas-${randomBytes(4).toString("hex")}`;
+      const labelled = start({ FAAS_ENV_ID: id });
+      const owner = emulator(id, false);
+      children.push(owner);
+      const reaper = await reaperPid(owner);
+      expect(alive(labelled)).to.equal(true);
+      owner.kill("SIGKILL");
+      await waitFor("the labelled process to be ended by the reaper", () => !alive(labelled), {
+        timeoutMs: 10_000,
+      });
+      await waitFor("the reaper to exit", () => exited(reaper), { timeoutMs: 5000 });
+    });
+
+    it("leaves everything alone once disarmed (the environment stopped itself)", async () => {
+      const id = `faas-${randomBytes(4).toString("hex")}`;
+      const labelled = start({ FAAS_ENV_ID: id });
+      const owner = emulator(id, true);
+      children.push(owner);
+      const reaper = await reaperPid(owner);
+      await waitFor("the reaper to exit", () => exited(reaper), { timeoutMs: 10_000 });
+      expect(alive(labelled), "a process of the environment").to.equal(true);
+    });
   });
 });
