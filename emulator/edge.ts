@@ -147,10 +147,6 @@ export class ElasticIpEdge {
     return this.association.instanceId;
   }
 
-  private get associatedWith(): string | undefined {
-    return this.association.instanceId;
-  }
-
   /** Connections carried to instances now. */
   get openFlows(): number {
     return this.flows.size;
@@ -185,7 +181,7 @@ export class ElasticIpEdge {
 
   private carry(client: net.Socket): void {
     client.on("error", () => undefined);
-    const instanceId = this.associatedWith;
+    const instanceId = this.instanceId;
     const target = instanceId === undefined ? undefined : this.options.targetOf(instanceId);
     if (instanceId === undefined || target === undefined) {
       this.refuse(
@@ -218,7 +214,7 @@ export class ElasticIpEdge {
     });
     upstream.once("connect", () => {
       connected = true;
-      if (client.destroyed || this.associatedWith !== instanceId) {
+      if (client.destroyed || this.instanceId !== instanceId) {
         this.reset(flow);
         return;
       }

@@ -25,9 +25,14 @@ const run = promisify(execFile);
 const ISOLATION_SCRIPT = path.resolve(__dirname, "..", "..", "compose", "isolation.sh");
 const LABEL_ENV = "FAAS_ENV_ID";
 
+/** An environment id is letters, digits and '-': it becomes a label, a folder prefix and a compose project. */
+function assertEnvId(envId: string): void {
+  if (!/^[A-Za-z0-9-]+$/.test(envId)) throw new Error(`not an environment id: ${JSON.stringify(envId)}`);
+}
+
 /** Removes everything labelled with `envId`; answers one line per kind of thing removed. */
 export async function reapEnvironment(envId: string, docker: Docker = new Docker()): Promise<string[]> {
-  if (!/^[A-Za-z0-9-]+$/.test(envId)) throw new Error(`not an environment id: ${JSON.stringify(envId)}`);
+  assertEnvId(envId);
   const removed: string[] = [];
   const pids = processesLabelled(envId);
   for (const pid of pids) {
@@ -113,7 +118,7 @@ export interface EnvironmentReaper {
  * process running. Without it, a bench or chaos run killed mid-way left moto and Redis behind.
  */
 export function armEnvironmentReaper(envId: string): EnvironmentReaper {
-  if (!/^[A-Za-z0-9-]+$/.test(envId)) throw new Error(`not an environment id: ${JSON.stringify(envId)}`);
+  assertEnvId(envId);
   // Not labelled itself (its own label would make it one of the processes it ends).
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== LABEL_ENV));
   const reaper = spawn(process.execPath, [path.join(__dirname, "reaper-main.js"), envId], {
