@@ -1,7 +1,9 @@
 /**
  * `make bench`: starts a local cloud on free ports, deploys a trivial function and prints
  *  - the baseline: the same handler called in-process,
- *  - synchronous latency through the Elastic IP edge (p50/p95/p99) and the platform's overhead,
+ *  - synchronous latency through the Elastic IP edge (p50/p95/p99), the platform's overhead and each
+ *    component's CPU per call, beside the tail the machine itself gives a fixed piece of CPU work in
+ *    the same run (steadiness.ts),
  *  - sustained asynchronous throughput over a fixed window, with accepted, completed and lost,
  *  - the queue's own ceiling: batches sent, received and deleted straight through the SDK,
  *  - a burst: 3 000 asynchronous invocations at once, 64 requests in flight, until all complete,
@@ -36,9 +38,12 @@ import { scalingCurve, SLEEP_MS } from "./curve";
 import { asyncLoad } from "./load";
 import { printSandboxCost, sandboxCost } from "./sandbox";
 import { ms, summarize } from "./stats";
+import { cpuSteadiness, describe as describeSteadiness, formatSteadiness } from "./steadiness";
 
 const SOURCE = `exports.handler = async (event) => ({ ok: true, n: event.n });`;
 const FUNCTION = "bench";
+/** Each of the two spells of the machine's steadiness around the synchronous calls. */
+const STEADINESS_SECONDS = 2;
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
@@ -193,8 +198,13 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
   }
   const base = summarize(baseline);
 
-  // Synchronous latency through the edge, one caller, warm processes and JIT-compiled paths.
+  // Synchronous latency through the edge, one caller, warm processes and JIT-compiled paths; between
+  // two spells of the machine's own steadiness (steadiness.ts), so that its tail is measured as close
+  // as can be to the calls' without loading the machine while they run.
   for (let i = 0; i < 300; i++) await invoke(client, i);
+  const steadyBefore = await cpuSteadiness(STEADINESS_SECONDS);
+  const components = cloudComponents(env);
+  const syncCpuBefore = sampleCpu(components);
   const sync: number[] = [];
   let syncErrors = 0;
   for (let i = 0; i < args["sync-requests"]; i++) {
@@ -204,6 +214,9 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     if (!ok) syncErrors++;
   }
   const s = summarize(sync);
+  const syncCpu = cpuBetween(syncCpuBefore, sampleCpu(components));
+  const steadyAfter = await cpuSteadiness(STEADINESS_SECONDS);
+  const machine = describeSteadiness([...steadyBefore.samples, ...steadyAfter.samples]);
 
   // Queue floor: what one synchronous invocation costs the queue alone — a send and the long poll
   // that returns it — straight through the SDK, on an empty queue.
@@ -214,7 +227,6 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
 
   // Asynchronous throughput: results counted from the results channel, as the controller sees them;
   // and what each component of the local cloud spent on it, from /proc.
-  const components = cloudComponents(env);
   const cpuBefore = sampleCpu(components);
   const a = await asyncLoad(env.redisUrl, client, {
     function: FUNCTION,
@@ -245,6 +257,16 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}   (errors: ${syncErrors})`,
   );
   line("queue floor: send + long-poll receive, p50 / p99", `${ms(floor.p50)} / ${ms(floor.p99)}`);
+  line("machine: fixed CPU work, p50 / p99", formatSteadiness(machine));
+  // A synchronous call pays every fixed cost alone (no batch to share a receive, a delete, a wake-up):
+  // what each component spends on one says where its latency beyond the queue's floor goes.
+  const perSyncCall = (ms: number) => (s.n > 0 ? ms / s.n : NaN);
+  const syncCpuTotal = [...syncCpu.values()].reduce((sum, ms) => sum + ms, 0);
+  line(
+    "CPU per sync call, by component",
+    [...syncCpu].map(([name, ms]) => `${name} ${perSyncCall(ms).toFixed(2)}`).join(", ") + " ms",
+  );
+  line("CPU per sync call, all together", `${perSyncCall(syncCpuTotal).toFixed(2)} ms`);
   line("platform overhead at p50 (sync - baseline)", ms(s.p50 - base.p50));
   line("  of which the queue floor", ms(floor.p50));
   line("queue ceiling: send+receive+delete, batches of 10", `${ceiling.toFixed(0)} messages/s`);
@@ -268,7 +290,11 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     "target: sync p50 <= queue floor + 3 ms",
     `${ms(s.p50)} <= ${ms(floor.p50 + 3)}: ${met(s.p50 <= floor.p50 + 3)}`,
   );
-  line("target: sync p99 <= 2 x p50", `${ms(s.p99)} <= ${ms(2 * s.p50)}: ${met(s.p99 <= 2 * s.p50)}`);
+  line(
+    "target: sync p99 <= 2 x p50",
+    `${ms(s.p99)} <= ${ms(2 * s.p50)}: ${met(s.p99 <= 2 * s.p50)}   ` +
+      `(sync ${(s.p99 / s.p50).toFixed(1)} x; the machine's fixed work ${(machine.p99 / machine.p50).toFixed(1)} x)`,
+  );
   line(
     "target: async >= 200/s, 0 lost",
     `${a.rate.toFixed(0)}/s, ${a.lost} lost: ${met(a.rate >= 200 && a.lost === 0)}`,
@@ -281,6 +307,11 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     syncP50Ms: s.p50,
     syncP99Ms: s.p99,
     queueFloorP50Ms: floor.p50,
+    syncCpuPerCallMs: perSyncCall(syncCpuTotal),
+    ...Object.fromEntries([...syncCpu].map(([name, ms]) => [`syncCpuPerCallMs.${name}`, perSyncCall(ms)])),
+    machineWorkP50Ms: machine.p50,
+    machineWorkP99OverP50: machine.p99 / machine.p50,
+    machineSlowedShare: machine.slowedShare,
     queueCeilingPerS: ceiling,
     asyncPerS: a.rate,
     asyncLost: a.lost,
