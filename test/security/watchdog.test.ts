@@ -46,7 +46,7 @@ if (process.getuid?.() !== 0) {
     describe(`security: the memory watchdog without cgroups (${mechanism})`, function () {
       this.timeout(60_000);
       const dirs: string[] = [];
-      const settings = () =>
+      const settings = (maxPids = 64) =>
         prepareSandbox({
           mechanism,
           cgroups: "off",
@@ -55,7 +55,7 @@ if (process.getuid?.() !== 0) {
           insecureUser: "nobody",
           tmpMb: 64,
           cpus: 1,
-          maxPids: 64,
+          maxPids,
           name: `faas-watchdog-test-${process.pid}`,
           slots: 1,
           runtimeCopy: path.join(os.tmpdir(), `faas-watchdog-runtime-${process.pid}-${mechanism}`),
@@ -79,6 +79,39 @@ if (process.getuid?.() !== 0) {
           expect(outcome.status).to.equal("failed");
           expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("OutOfMemory");
           expect(proc.alive).to.equal(false);
+        } finally {
+          proc.kill();
+        }
+      });
+
+      it("ends a function that runs more processes than the cap, rather than walk them all", async () => {
+        const dir = codeFolder(`
+          const { spawn } = require("child_process");
+          exports.handler = async () => {
+            let started = 0, failed = 0;
+            for (let i = 0; i < 40; i++) {
+              try {
+                const c = spawn("sleep", ["30"], { stdio: "ignore" });
+                c.on("error", () => failed++);
+                started++;
+              } catch { failed++; }
+            }
+            await new Promise((r) => setTimeout(r, 3000));
+            return { started, failed };
+          };`);
+        dirs.push(dir);
+        const proc = new SandboxProcess(fn(128), dir, settings(16));
+        try {
+          const outcome = await proc.run("forks", {}, 20_000);
+          const value = outcome.value as { failed?: number } | undefined;
+          if (mechanism === "bwrap" && outcome.status === "succeeded") {
+            // As root, bwrap's sandbox has a uid of its own and prlimit's RLIMIT_NPROC caps it first.
+            expect(value?.failed, "spawns past the kernel's cap failed").to.be.greaterThan(0);
+          } else {
+            expect(outcome.status).to.equal("failed");
+            expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("TooManyProcesses");
+            expect(proc.alive).to.equal(false);
+          }
         } finally {
           proc.kill();
         }

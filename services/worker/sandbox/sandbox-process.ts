@@ -57,7 +57,8 @@ export class SandboxProcess {
   private logs = "";
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exitListeners: (() => void)[] = [];
-  private watchdogKilled = false;
+  /** Why the watchdog (no cgroups) ended the sandbox, if it did. */
+  private watchdogKilled: "memory" | "processes" | undefined;
   private readonly ready: Promise<void>;
   private watchdog: NodeJS.Timeout | undefined;
   private readonly cgroup: SandboxCgroup | undefined;
@@ -513,7 +514,19 @@ export class SandboxProcess {
   }
 
   private exitError(oomKilled: boolean): { type: string; message: string } {
-    if (oomKilled || this.watchdogKilled || /heap out of memory|Reached heap limit/i.test(this.logs)) {
+    if (this.watchdogKilled === "processes") {
+      return {
+        type: "TooManyProcesses",
+        message:
+          `the function ran more than ${this.settings.maxPids} processes at once and was killed ` +
+          "(without cgroups the worker watches them one by one, and no more than that many)",
+      };
+    }
+    if (
+      oomKilled ||
+      this.watchdogKilled === "memory" ||
+      /heap out of memory|Reached heap limit/i.test(this.logs)
+    ) {
       return this.outOfMemory().error ?? { type: "OutOfMemory", message: "" };
     }
     return {
@@ -538,16 +551,25 @@ export class SandboxProcess {
   /**
    * Without a memory cgroup the kernel does not hold the limit: watch the resident set of every
    * process of the sandbox instead (the heap limit does not cover buffers, native memory or children).
+   * The walk reads three /proc files per process on the worker's event loop, so it also holds the
+   * process cap that the pids cgroup would: a sandbox with more than maxPids processes is ended rather
+   * than walked (thousands of processes would otherwise stall the worker, and memory spread over
+   * processes beyond the walk would go uncounted).
    */
   private startWatchdog(): void {
     if (this.cgroup !== undefined) return;
     const root = this.settings.mechanism === "bwrap" ? this.child.pid : this.runtimePid;
     if (root === undefined) return;
     const limitKb = (this.fn.memoryMb + RUNTIME_OVERHEAD_MB) * 1024;
+    // bwrap's two processes (outside and pid 1) are not the function's.
+    const maxProcesses = this.settings.maxPids + (this.settings.mechanism === "bwrap" ? 2 : 0);
     this.watchdog = setInterval(() => {
       if (this.frozen) return;
-      if (residentKb(root) > limitKb) {
-        this.watchdogKilled = true;
+      const tree = [root, ...descendants(root, maxProcesses)];
+      const over =
+        tree.length > maxProcesses ? "processes" : residentKb(tree) > limitKb ? "memory" : undefined;
+      if (over !== undefined) {
+        this.watchdogKilled = over;
         this.kill();
       }
     }, WATCHDOG_INTERVAL_MS);
@@ -597,10 +619,11 @@ function children(pid: number): number[] {
   );
 }
 
-function descendants(pid: number): number[] {
+/** A process's descendants, breadth first; the walk stops once more than `max` are found. */
+function descendants(pid: number, max = 10_000): number[] {
   const out: number[] = [];
   let frontier = [pid];
-  while (frontier.length > 0 && out.length < 10_000) {
+  while (frontier.length > 0 && out.length <= max) {
     const next = frontier.flatMap(children);
     out.push(...next);
     frontier = next;
@@ -608,9 +631,9 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** The resident memory of a process and all its descendants, in KiB. */
-function residentKb(pid: number): number {
-  return [pid, ...descendants(pid)]
+/** The resident memory of these processes together, in KiB. */
+function residentKb(pids: number[]): number {
+  return pids
     .map((p) => Number(/VmRSS:\s+(\d+)/.exec(procFile(`/proc/${p}/status`))?.[1] ?? 0))
     .reduce((a, b) => a + b, 0);
 }
