@@ -3,6 +3,12 @@
  * into lines for the log stream, stopped by its PID (SIGTERM, then SIGKILL after a grace period).
  * Its stdin stays open as a lifeline: services started with FAAS_EXIT_WITH_PARENT=1 stop when it
  * closes, so even a SIGKILLed emulator leaves none of them behind.
+ *
+ * It runs in a process group of its own: Ctrl-C in a terminal signals the whole foreground group at
+ * once, and the emulator must stop its processes in order instead (instances and their log agents
+ * first, while the AWS emulator they ship to still answers; moto, Redis and the queue last). In the
+ * terminal's group, moto died with the first SIGINT and the agents spent ten seconds failing to ship
+ * the instances' last lines. What outlives a killed emulator is the lifeline reaper's to remove.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -28,6 +34,7 @@ export class ManagedProcess {
       env: options.env,
       cwd: options.cwd,
       stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
       uid: options.user?.uid,
       gid: options.user?.gid,
     });

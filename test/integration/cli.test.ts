@@ -70,6 +70,45 @@ describe("cli: the faas command's first minutes", function () {
     expect(tookMs, "the whole command, node's start included").to.be.below(10_000);
   });
 
+  it("`faas dev up` stopped by Ctrl-C stops in order: every log agent ships its instance's last lines", async function () {
+    this.timeout(120_000);
+    const [edge, moto, redis] = await Promise.all([freePort(), freePort(), freePort()]);
+    // A process group of its own, as a shell gives a foreground job: Ctrl-C signals all of it.
+    const dev = spawn(
+      process.execPath,
+      [
+        faas,
+        "dev",
+        "up",
+        "--runtime",
+        "process",
+        "--edge-port",
+        `${edge}`,
+        "--moto-port",
+        `${moto}`,
+        "--redis-port",
+        `${redis}`,
+      ],
+      { env: { ...process.env, FAAS_HOME: home }, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    dev.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => dev.on("exit", (code) => resolve(code)));
+    try {
+      await waitFor("the local cloud to be ready", () => out.includes("ready in"), { timeoutMs: 90_000 });
+      process.kill(-(dev.pid ?? 0), "SIGINT");
+      expect(await exited, out).to.equal(0);
+    } finally {
+      if (dev.exitCode === null && dev.signalCode === null) process.kill(-(dev.pid ?? 0), "SIGKILL");
+    }
+    const agents = out.split("\n").filter((l) => l.includes("log agent stopped"));
+    expect(agents, out).to.have.length(3); // the controller's and the two workers'
+    for (const line of agents) expect(line).to.match(/failedCalls=0/);
+    expect(out).not.to.include("PutLogEvents failed");
+    expect(out).to.include("stopped; every port is free.");
+  });
+
   it("bin/faas in a checkout that was never built says which command builds", () => {
     const checkout = path.join(home, "checkout");
     mkdirSync(path.join(checkout, "bin"), { recursive: true });
