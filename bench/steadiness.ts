@@ -15,7 +15,7 @@
  *
  * `node dist/bench/steadiness.js [seconds]` measures it alone.
  */
-import { ms, percentile, summarize } from "./stats";
+import { ms, percentile } from "./stats";
 
 /** Iterations of the piece of work: about 1 ms on these machines, and the same on every machine. */
 const WORK_ITERATIONS = 500_000;
@@ -67,11 +67,10 @@ export async function cpuSteadiness(seconds: number): Promise<Steadiness> {
 }
 
 export function describe(samples: number[]): Steadiness {
-  const { p50, p99 } = summarize(samples);
-  const fast = percentile(
-    [...samples].sort((a, b) => a - b),
-    FULL_SPEED_PERCENTILE,
-  );
+  const sorted = [...samples].sort((a, b) => a - b);
+  const fast = percentile(sorted, FULL_SPEED_PERCENTILE);
+  const p50 = percentile(sorted, 50);
+  const p99 = percentile(sorted, 99);
   const total = samples.reduce((sum, d) => sum + d, 0);
   const slowed = samples.filter((d) => d >= SLOWED_FACTOR * fast).reduce((sum, d) => sum + d, 0);
   return { samples, fast, p50, p99, slowedShare: total > 0 ? slowed / total : 0 };

@@ -22,6 +22,20 @@ import { waitFor } from "../../emulator/wait";
 
 const root = path.resolve(__dirname, "../../..");
 const faas = path.join(root, "bin", "faas");
+/** `faas dev up` on the process runtime, on ports of its own. */
+const devUp = (edge: number, moto: number, redis: number) => [
+  faas,
+  "dev",
+  "up",
+  "--runtime",
+  "process",
+  "--edge-port",
+  `${edge}`,
+  "--moto-port",
+  `${moto}`,
+  "--redis-port",
+  `${redis}`,
+];
 
 describe("cli: the faas command's first minutes", function () {
   this.timeout(30_000);
@@ -37,28 +51,12 @@ describe("cli: the faas command's first minutes", function () {
     // (and the timeout below ends it).
     const [edge, moto, redis] = await Promise.all([freePort(), freePort(), freePort()]);
     const started = performance.now();
-    const run = spawnSync(
-      process.execPath,
-      [
-        faas,
-        "dev",
-        "up",
-        "--runtime",
-        "process",
-        "--edge-port",
-        `${edge}`,
-        "--moto-port",
-        `${moto}`,
-        "--redis-port",
-        `${redis}`,
-      ],
-      {
-        env: { ...process.env, FAAS_HOME: home, FAAS_API_KEY: "too-short", FAAS_WORKER_SECRET: undefined },
-        encoding: "utf8",
-        timeout: 20_000,
-        killSignal: "SIGINT",
-      },
-    );
+    const run = spawnSync(process.execPath, devUp(edge, moto, redis), {
+      env: { ...process.env, FAAS_HOME: home, FAAS_API_KEY: "too-short", FAAS_WORKER_SECRET: undefined },
+      encoding: "utf8",
+      timeout: 20_000,
+      killSignal: "SIGINT",
+    });
     const tookMs = performance.now() - started;
     process.stderr.write(`      faas dev up with a short key failed after ${Math.round(tookMs)} ms\n`);
     expect(run.status, run.stdout + run.stderr).to.equal(1);
@@ -74,23 +72,11 @@ describe("cli: the faas command's first minutes", function () {
     this.timeout(120_000);
     const [edge, moto, redis] = await Promise.all([freePort(), freePort(), freePort()]);
     // A process group of its own, as a shell gives a foreground job: Ctrl-C signals all of it.
-    const dev = spawn(
-      process.execPath,
-      [
-        faas,
-        "dev",
-        "up",
-        "--runtime",
-        "process",
-        "--edge-port",
-        `${edge}`,
-        "--moto-port",
-        `${moto}`,
-        "--redis-port",
-        `${redis}`,
-      ],
-      { env: { ...process.env, FAAS_HOME: home }, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const dev = spawn(process.execPath, devUp(edge, moto, redis), {
+      env: { ...process.env, FAAS_HOME: home },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     dev.stdout.on("data", (b: Buffer) => (out += b.toString()));
     dev.stderr.on("data", (b: Buffer) => (out += b.toString()));

@@ -60,6 +60,18 @@ if (process.getuid?.() !== 0) {
           slots: 1,
           runtimeCopy: path.join(os.tmpdir(), `faas-watchdog-runtime-${process.pid}-${mechanism}`),
         });
+      const procs: SandboxProcess[] = [];
+      /** A sandbox running `source` as a 128 MB function; ended after the test. */
+      const sandbox = (source: string, maxPids?: number) => {
+        const dir = codeFolder(source);
+        dirs.push(dir);
+        const proc = new SandboxProcess(fn(128), dir, settings(maxPids));
+        procs.push(proc);
+        return proc;
+      };
+      afterEach(() => {
+        for (const p of procs.splice(0)) p.kill();
+      });
       after(() => {
         for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
         rmSync(path.join(os.tmpdir(), `faas-watchdog-runtime-${process.pid}-${mechanism}`), {
@@ -69,23 +81,17 @@ if (process.getuid?.() !== 0) {
       });
 
       it("ends a function whose child holds 1 GB in 128 MB, as out of memory", async () => {
-        const dir = codeFolder(ATTACKS.childHogsMemory);
-        dirs.push(dir);
-        const s = settings();
-        expect(s.cgroups, "this test is about the watchdog").to.equal(undefined);
-        const proc = new SandboxProcess(fn(128), dir, s);
-        try {
-          const outcome = await proc.run("hog", {}, 20_000);
-          expect(outcome.status).to.equal("failed");
-          expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("OutOfMemory");
-          expect(proc.alive).to.equal(false);
-        } finally {
-          proc.kill();
-        }
+        expect(settings().cgroups, "this test is about the watchdog").to.equal(undefined);
+        const proc = sandbox(ATTACKS.childHogsMemory);
+        const outcome = await proc.run("hog", {}, 20_000);
+        expect(outcome.status).to.equal("failed");
+        expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("OutOfMemory");
+        expect(proc.alive).to.equal(false);
       });
 
       it("ends a function that runs more processes than the cap, rather than walk them all", async () => {
-        const dir = codeFolder(`
+        const proc = sandbox(
+          `
           const { spawn } = require("child_process");
           exports.handler = async () => {
             let started = 0, failed = 0;
@@ -98,42 +104,30 @@ if (process.getuid?.() !== 0) {
             }
             await new Promise((r) => setTimeout(r, 3000));
             return { started, failed };
-          };`);
-        dirs.push(dir);
-        const proc = new SandboxProcess(fn(128), dir, settings(16));
-        try {
-          const outcome = await proc.run("forks", {}, 20_000);
-          const value = outcome.value as { failed?: number } | undefined;
-          if (mechanism === "bwrap" && outcome.status === "succeeded") {
-            // As root, bwrap's sandbox has a uid of its own and prlimit's RLIMIT_NPROC caps it first.
-            expect(value?.failed, "spawns past the kernel's cap failed").to.be.greaterThan(0);
-          } else {
-            expect(outcome.status).to.equal("failed");
-            expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("TooManyProcesses");
-            expect(proc.alive).to.equal(false);
-          }
-        } finally {
-          proc.kill();
+          };`,
+          16,
+        );
+        const outcome = await proc.run("forks", {}, 20_000);
+        const value = outcome.value as { failed?: number } | undefined;
+        if (mechanism === "bwrap" && outcome.status === "succeeded") {
+          // As root, bwrap's sandbox has a uid of its own and prlimit's RLIMIT_NPROC caps it first.
+          expect(value?.failed, "spawns past the kernel's cap failed").to.be.greaterThan(0);
+        } else {
+          expect(outcome.status).to.equal("failed");
+          expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("TooManyProcesses");
+          expect(proc.alive).to.equal(false);
         }
       });
 
       it("leaves a function within its memory alone, warm between invocations", async () => {
-        const dir = codeFolder(
-          `exports.handler = async (e) => ({ n: e.n, rss: process.memoryUsage().rss });`,
-        );
-        dirs.push(dir);
-        const proc = new SandboxProcess(fn(128), dir, settings());
-        try {
-          for (let n = 0; n < 3; n++) {
-            const outcome = await proc.run(`ok-${n}`, { n }, 10_000);
-            expect(outcome.status, JSON.stringify(outcome.error)).to.equal("succeeded");
-            expect(await proc.park()).to.equal(true);
-            // Long enough for the watchdog to look several times at a parked runtime.
-            await new Promise((r) => setTimeout(r, 300));
-            expect(proc.alive).to.equal(true);
-          }
-        } finally {
-          proc.kill();
+        const proc = sandbox(`exports.handler = async (e) => ({ n: e.n, rss: process.memoryUsage().rss });`);
+        for (let n = 0; n < 3; n++) {
+          const outcome = await proc.run(`ok-${n}`, { n }, 10_000);
+          expect(outcome.status, JSON.stringify(outcome.error)).to.equal("succeeded");
+          expect(await proc.park()).to.equal(true);
+          // Long enough for the watchdog to look several times at a parked runtime.
+          await new Promise((r) => setTimeout(r, 300));
+          expect(proc.alive).to.equal(true);
         }
       });
     });
