@@ -147,6 +147,14 @@ export class ElasticIpEdge {
     return this.association.instanceId;
   }
 
+  /** The port the edge listens on once started (the one asked for, or the one the OS chose for 0). */
+  get port(): number {
+    const address = this.server?.address();
+    if (address === null || address === undefined || typeof address === "string")
+      throw new Error("the edge is not listening");
+    return address.port;
+  }
+
   /** Connections carried to instances now. */
   get openFlows(): number {
     return this.flows.size;

@@ -1,13 +1,52 @@
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import { tcpListening, waitFor } from "./wait";
 
-/** A port the OS says is free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: never twice, even once their first user has closed them. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free on 127.0.0.1 now, for a server started after this returns (a child process, most
+ * often). Chosen below the kernel's ephemeral range: a port from inside it (what listening on port 0
+ * gives) can be taken by any outgoing connection between this check and the server's bind, and
+ * was, in CI (EADDRINUSE). Falls back to the OS's choice when no port below the range is free.
+ */
+export async function freePort(): Promise<number> {
+  const low = Math.min(ephemeralRangeStart(), 65_536);
+  for (let attempt = 0; attempt < 50 && low > FIRST_CHOSEN_PORT + 1000; attempt++) {
+    const port = FIRST_CHOSEN_PORT + Math.floor(Math.random() * (low - FIRST_CHOSEN_PORT));
+    if (handedOut.has(port)) continue;
+    if ((await listenOnce(port).catch(() => undefined)) !== undefined) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  const port = await listenOnce(0);
+  handedOut.add(port);
+  return port;
+}
+
+/** Ports below this are left to services with well-known numbers. */
+const FIRST_CHOSEN_PORT = 20_000;
+
+/** The first port of the range the kernel gives outgoing connections (32768 unless configured). */
+function ephemeralRangeStart(): number {
+  try {
+    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+    const n = Number(low);
+    return Number.isInteger(n) && n > 0 ? n : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on 127.0.0.1:port, closes, and says which port it was (the OS's choice for 0). */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => {
         if (address !== null && typeof address === "object") resolve(address.port);

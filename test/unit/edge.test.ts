@@ -71,9 +71,9 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
   before(async () => {
     instances.set("i-a", await instance("i-a"));
     instances.set("i-b", await instance("i-b"));
-    port = await freePort();
+    // Port 0: the OS chooses while the edge binds (a port read free first can be taken before the bind).
     edge = new ElasticIpEdge({
-      port,
+      port: 0,
       allocationId: "eipalloc-1",
       ec2,
       refreshMs: 60_000, // the tests refresh by hand
@@ -83,6 +83,7 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
       },
     });
     await edge.start();
+    port = edge.port;
   });
 
   after(async () => {
@@ -195,9 +196,8 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
   });
 
   it("with a remap delay, carries traffic to the new instance only once the delay has passed", async () => {
-    const p = await freePort();
     const slow = new ElasticIpEdge({
-      port: p,
+      port: 0,
       allocationId: "eipalloc-1",
       ec2,
       refreshMs: 60_000,
@@ -208,6 +208,7 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
       },
     });
     await slow.start();
+    const p = slow.port;
     try {
       expect(slow.instanceId, "the first association applies at once").to.equal("i-a");
       ec2.associatedWith = "i-b";
@@ -234,10 +235,9 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
 
   it("lets two listeners share one reading of the address, each carrying to its own target", async () => {
     const association = new AddressAssociation({ allocationId: "eipalloc-1", ec2, refreshMs: 60_000 });
-    const [p1, p2] = [await freePort(), await freePort()];
-    const listener = (p: number, name: "i-a" | "i-b") =>
+    const listener = (name: "i-a" | "i-b") =>
       new ElasticIpEdge({
-        port: p,
+        port: 0,
         association,
         // The second listener carries each instance's traffic to the other server: its own target.
         targetOf: (id) => {
@@ -245,8 +245,9 @@ describe("the Elastic IP edge (a TCP pass-through)", () => {
           return i === undefined ? undefined : { host: "127.0.0.1", port: i.port };
         },
       });
-    const edges = [listener(p1, "i-a"), listener(p2, "i-b")];
+    const edges = [listener("i-a"), listener("i-b")];
     await Promise.all(edges.map((e) => e.start()));
+    const [p1, p2] = edges.map((e) => e.port) as [number, number];
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = ec2.calls;
