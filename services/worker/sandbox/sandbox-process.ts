@@ -254,6 +254,7 @@ export class SandboxProcess {
     this.cancelFreeze();
     await this.unfreeze();
     const outcome = await this.exchange(invocationId, event, timeoutMs, deadline);
+    await outputWrittenBefore();
     const oomAfter = await this.oomKills();
     if (oomAfter > oomBefore && outcome.status !== "timed_out") {
       // The kernel killed a process of this sandbox for memory: the invocation did not fit.
@@ -358,6 +359,9 @@ export class SandboxProcess {
         }
       };
       const onExit = () => {
+        // Before the runtime said it was ready, the ready promise says why: InitError, with the last
+        // lines the process printed (a module that exits while loading).
+        if (this.initMs === undefined) return;
         finish({
           status: "failed",
           error:
@@ -368,7 +372,7 @@ export class SandboxProcess {
       };
       this.messageListeners.add(onMessage);
       this.exitListeners.push(onExit);
-      if (!this.alive) {
+      if (!this.alive && this.initMs !== undefined) {
         onExit();
         return;
       }
@@ -418,9 +422,13 @@ export class SandboxProcess {
       };
       const onExit = () => {
         done();
-        const why = this.protocolError ?? `the function process exited during init (${this.describeExit()})`;
-        const tail = this.logs.trim().split("\n").slice(-3).join(" | ");
-        reject(Object.assign(new Error(tail ? `${why}: ${tail}` : why), { type: "InitError" }));
+        // The exit can be seen before the last lines the process printed (its error, most often).
+        void outputWrittenBefore().then(() => {
+          const why =
+            this.protocolError ?? `the function process exited during init (${this.describeExit()})`;
+          const tail = this.logs.trim().split("\n").slice(-3).join(" | ");
+          reject(Object.assign(new Error(tail ? `${why}: ${tail}` : why), { type: "InitError" }));
+        });
       };
       const done = () => {
         this.messageListeners.delete(onMessage);
@@ -576,6 +584,16 @@ export class SandboxProcess {
     this.watchdog.unref();
   }
 }
+
+/**
+ * Resolves once the worker has read what the function wrote to stdout and stderr before its result.
+ * Those are sockets of their own, beside the channel the result comes on, and the kernel does not
+ * order readiness across sockets: the result was read first, leaving the invocation's logs empty or
+ * short, for about one invocation in five that logs (and ended up in CI as an empty `logs`). What the
+ * runtime wrote before it sent the result is in those sockets' buffers by now, so the event loop's
+ * next poll for I/O reads it: the second setImmediate runs after that poll.
+ */
+const outputWrittenBefore = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 
 const elapsed = (started: number) => Math.round((performance.now() - started) * 100) / 100;
 
