@@ -15,6 +15,7 @@
  *
  * `node dist/bench/steadiness.js [seconds]` measures it alone.
  */
+import { readFileSync } from "node:fs";
 import { ms, percentile } from "./stats";
 
 /** Iterations of the piece of work: about 1 ms on these machines, and the same on every machine. */
@@ -81,6 +82,59 @@ export function formatSteadiness(s: Steadiness): string {
     `${ms(s.p50)} / ${ms(s.p99)}   (p99 = ${(s.p99 / s.p50).toFixed(1)} x p50; full speed ${ms(s.fast)}, ` +
     `${(s.slowedShare * 100).toFixed(0)} % of the time at half of it or less)`
   );
+}
+
+/**
+ * The machine's CPU time over a span, from /proc/stat's first line (all CPUs, in clock ticks): how
+ * much of it this machine's processes used, how much sat idle, and how much the hypervisor took
+ * (steal: time a virtual CPU had work and was not run). Work that sleeps and wakes between
+ * processes, as a synchronous call does a dozen times, loses more to steal than a loop that never
+ * sleeps, so the fixed work above can look steady on a host that still slows every hand-off.
+ */
+export interface MachineTime {
+  busy: number;
+  idle: number;
+  steal: number;
+}
+
+/** /proc/stat's totals now, or undefined where there is no /proc/stat (not Linux). */
+export function sampleMachineTime(
+  read: () => string = () => readFileSync("/proc/stat", "utf8"),
+): MachineTime | undefined {
+  let text: string;
+  try {
+    text = read();
+  } catch {
+    return undefined;
+  }
+  const line = text.split("\n").find((l) => l.startsWith("cpu "));
+  if (line === undefined) return undefined;
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+}
+
+/** Shares of the machine's time between two samples: busy, idle and stolen add up to 1. */
+export function machineTimeBetween(
+  before: MachineTime | undefined,
+  after: MachineTime | undefined,
+): MachineTime | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  const busy = after.busy - before.busy;
+  const idle = after.idle - before.idle;
+  const steal = after.steal - before.steal;
+  const total = busy + idle + steal;
+  return total > 0 ? { busy: busy / total, idle: idle / total, steal: steal / total } : undefined;
+}
+
+export function formatMachineTime(t: MachineTime | undefined): string {
+  if (t === undefined) return "unknown (no /proc/stat)";
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  return `${pct(t.steal)} stolen by the hypervisor, ${pct(t.busy)} busy, ${pct(t.idle)} idle`;
 }
 
 if (require.main === module) {

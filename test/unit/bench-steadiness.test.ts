@@ -1,5 +1,11 @@
 import { expect } from "chai";
-import { cpuSteadiness, describe as describeSteadiness } from "../../bench/steadiness";
+import {
+  cpuSteadiness,
+  describe as describeSteadiness,
+  formatMachineTime,
+  machineTimeBetween,
+  sampleMachineTime,
+} from "../../bench/steadiness";
 
 describe("bench: the machine's steadiness", () => {
   it("counts the time spent in pieces at least twice as slow as full speed", () => {
@@ -36,5 +42,31 @@ describe("bench: the machine's steadiness", () => {
       clearInterval(timer);
     }
     expect(ticks, "timers fired while it measured").to.be.greaterThan(0);
+  });
+
+  it("splits the machine's time between two /proc/stat readings into busy, idle and stolen", () => {
+    const stat = (user: number, idle: number, steal: number) => () =>
+      `cpu  ${user} 0 ${user / 2} ${idle} 5 1 1 ${steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1\n`;
+    const before = sampleMachineTime(stat(100, 1000, 50));
+    expect(before).to.deep.equal({ busy: 152, idle: 1005, steal: 50 });
+    // 200 more ticks: 60 user + 30 system busy, 50 idle, 60 stolen.
+    const after = sampleMachineTime(stat(160, 1050, 110));
+    const shares = machineTimeBetween(before, after);
+    expect(shares?.busy).to.be.closeTo(90 / 200, 1e-9);
+    expect(shares?.idle).to.be.closeTo(50 / 200, 1e-9);
+    expect(shares?.steal).to.be.closeTo(60 / 200, 1e-9);
+    expect(formatMachineTime(shares)).to.equal("30 % stolen by the hypervisor, 45 % busy, 25 % idle");
+  });
+
+  it("says nothing of the machine's time where /proc/stat cannot be read", () => {
+    const missing = sampleMachineTime(() => {
+      throw new Error("ENOENT");
+    });
+    expect(missing).to.equal(undefined);
+    expect(machineTimeBetween(missing, sampleMachineTime())).to.equal(undefined);
+    expect(formatMachineTime(undefined)).to.match(/unknown/);
+    // The real file, read twice: shares of a span that add up to 1.
+    const real = machineTimeBetween(sampleMachineTime(), sampleMachineTime());
+    if (real !== undefined) expect(real.busy + real.idle + real.steal).to.be.closeTo(1, 1e-9);
   });
 });
