@@ -30,7 +30,13 @@ faas_find_mirror() {
 
 if mirror="$(faas_find_mirror)"; then
   mkdir -p "$FAAS_TF_DIR/.terraform"
-  sed "s#@MIRROR@#$mirror#" "$FAAS_TF_DIR/terraformrc.hcl.tpl" >"$FAAS_TF_DIR/.terraform/terraformrc.hcl"
+  # Written aside and renamed into place: a Terraform started meanwhile by another script or test
+  # (the deploy suite runs two files at a time) reads the old file or the new one, never a half one.
+  rc_tmp="$(mktemp "$FAAS_TF_DIR/.terraform/terraformrc.hcl.XXXXXX")"
+  sed "s#@MIRROR@#$mirror#" "$FAAS_TF_DIR/terraformrc.hcl.tpl" >"$rc_tmp"
+  chmod 644 "$rc_tmp"
+  mv -f "$rc_tmp" "$FAAS_TF_DIR/.terraform/terraformrc.hcl"
+  unset rc_tmp
   export TF_CLI_CONFIG_FILE="$FAAS_TF_DIR/.terraform/terraformrc.hcl"
 elif [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "$TF_CLI_CONFIG_FILE" ]]; then
   unset TF_CLI_CONFIG_FILE
