@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { FunctionRecord } from "../../contracts";
+import { RECORD } from "../fixtures/controller";
 import { SandboxProcess } from "../../services/worker/sandbox/sandbox-process";
 import { prepareSandbox, SandboxUnavailableError } from "../../services/worker/sandbox/settings";
 
@@ -12,20 +13,7 @@ import { prepareSandbox, SandboxUnavailableError } from "../../services/worker/s
  * returned must still be in that invocation's logs, every time (it was missing in about one
  * invocation in five that logged).
  */
-const fn: FunctionRecord = {
-  name: "printer",
-  version: 1,
-  codeSha256: "0".repeat(64),
-  codeKey: "code/printer.js",
-  codeFormat: "source",
-  codeSize: 0,
-  handler: "index.handler",
-  timeoutMs: 10_000,
-  memoryMb: 128,
-  env: {},
-  createdAt: "",
-  updatedAt: "",
-};
+const fn: FunctionRecord = { ...RECORD, name: "printer", timeoutMs: 10_000 };
 
 const SOURCE = `exports.handler = async (e) => {
   console.log("out " + e.n);
