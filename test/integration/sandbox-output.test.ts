@@ -85,6 +85,15 @@ for (const mechanism of ["insecure-process", "bwrap"] as const) {
         expect(outcome.error?.message).to.match(/exit code 3\): cannot start: FOO is not set$/);
       }
     });
+
+    it("calls a module that runs out of memory while loading OutOfMemory, as it would an invocation", async () => {
+      const hog = codeFolder(`const kept = []; for (;;) kept.push(new Array(1e6).fill(1));`);
+      dirs.push(hog);
+      const cold = new SandboxProcess({ ...fn, memoryMb: 64 }, hog, settings!);
+      const outcome = await cold.run("hog", {}, 20_000);
+      cold.kill();
+      expect(outcome.error?.type, JSON.stringify(outcome.error)).to.equal("OutOfMemory");
+    });
   });
 }
 

@@ -261,8 +261,14 @@ export class SandboxProcess {
       this.kill();
       return { ...this.outOfMemory(), logs: this.logs, durationMs: elapsed(started) };
     }
-    if (outcome.status === "failed" && !this.alive && outcome.error?.type === "ProcessExited") {
-      return { ...outcome, error: this.exitError(oomAfter > oomBefore), logs: this.logs };
+    if (outcome.status === "failed" && !this.alive) {
+      const exit = this.exitError(oomAfter > oomBefore);
+      // A module that ran out of memory while loading is out of memory too, not an init error.
+      if (
+        outcome.error?.type === "ProcessExited" ||
+        (outcome.error?.type === "InitError" && exit.type === "OutOfMemory")
+      )
+        return { ...outcome, error: exit, logs: this.logs };
     }
     return { ...outcome, logs: this.logs, durationMs: elapsed(started) };
   }
