@@ -73,6 +73,8 @@ export class SandboxProcess {
    * next invocation's path; nothing runs while it is frozen), or at the first invocation.
    */
   private oomKillsBefore: number | undefined;
+  /** The cgroup's OOM kill count read just before the cgroup was removed, once the sandbox ended. */
+  private oomKillsAtEnd: number | undefined;
   readonly id = `sb-${process.pid}-${++sequence}`;
   readonly createdAt = Date.now();
   private readonly startedAt = performance.now();
@@ -488,7 +490,7 @@ export class SandboxProcess {
   }
 
   private async oomKills(): Promise<number> {
-    return (await this.cgroup?.oomKills()) ?? 0;
+    return this.oomKillsAtEnd ?? (await this.cgroup?.oomKills()) ?? 0;
   }
 
   private cancelFreeze(): void {
@@ -512,6 +514,8 @@ export class SandboxProcess {
 
   private async cleanup(): Promise<void> {
     await this.cgroup?.killAll().catch(() => undefined);
+    // Kept past the cgroup: run() may read it after the removal, to tell an OOM kill from an exit.
+    this.oomKillsAtEnd = await this.oomKills().catch(() => undefined);
     await this.cgroup?.remove().catch(() => undefined);
     // The uid is free only once nothing runs as it any more.
     if (this.uid !== undefined) this.settings.uids?.give(this.uid);
