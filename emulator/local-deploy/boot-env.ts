@@ -20,8 +20,9 @@
  *      leads nowhere).
  *    - The certificate and key go where the deployment put them (LocalPlacement.tlsFiles), as faas-boot
  *      writes them to /etc/faas/tls, and FAAS_TLS_CERT_FILE/KEY_FILE name them.
- *    - FAAS_SANDBOX_UID_BASE is left to the backend, so the deployment's sandboxes never share uids
- *      with `make dev`'s on the same host.
+ *    - FAAS_SANDBOX_UID_BASE and FAAS_SANDBOX_UID_COUNT are left to the backend, which holds a range
+ *      for each worker that no other worker on this host holds (emulator/sandbox-uids.ts), so the
+ *      deployment's sandboxes never share uids with `make dev`'s or each other's.
  *    - FAAS_REDIS_URL points at the deployment's own Redis, with the AUTH token from SSM as its
  *      password, over plain TCP: moto's ElastiCache has no server behind its endpoint, and the local
  *      Redis has no TLS (rediss:// on AWS).
@@ -194,6 +195,7 @@ const PLACED_BY_BACKEND = new Set([
   "FAAS_PRIVATE_PORT",
   "FAAS_CONTROLLER_URL",
   "FAAS_SANDBOX_UID_BASE",
+  "FAAS_SANDBOX_UID_COUNT",
 ]);
 
 /** Read by the AWS SDK, not by the services' own settings. */

@@ -49,9 +49,6 @@ import { LocalDeployError } from "./errors";
 import { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { destroyLocalAws, LocalAws, localAwsClients } from "./aws-clients";
 
-/** The deployment's sandboxes start here, past the 100 ranges `make dev`'s workers take from 100000. */
-export const DEPLOY_SANDBOX_UID_BASE = 300_000;
-
 export interface DeployedStackOptions {
   /** Terraform's `name`: the prefix of every resource of the deployment. */
   name: string;
@@ -148,7 +145,6 @@ export class DeployedStack implements AsyncDisposable {
           awsEndpoint: options.awsEndpoint,
           redisPort,
           queue: "moto",
-          sandboxUidBase: DEPLOY_SANDBOX_UID_BASE,
         },
       );
       cleanups.push(() => backend.stop());

@@ -12,6 +12,7 @@ import path from "node:path";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import Docker from "dockerode";
 import { CloudResources } from "../../cloud-resources";
+import { SandboxUidRanges } from "../../sandbox-uids";
 import { envRecord, withBackendVars } from "../../service-env";
 import { httpAnswers, waitFor } from "../../wait";
 import { Backend, BackendContext, ElasticIpView, InstanceIdentity, Placement } from "../backend";
@@ -40,6 +41,8 @@ export class DockerBackend implements Backend {
   readonly kind = "docker" as const;
   readonly bootAllowanceMs = BOOT_ALLOWANCE_MS;
   private watch: ElasticIpWatch | undefined;
+  /** Containers share the host's uids (no user namespace): each worker holds a range of its own. */
+  private readonly uidRanges = new SandboxUidRanges();
 
   private constructor(
     private readonly context: BackendContext,
@@ -124,20 +127,25 @@ export class DockerBackend implements Backend {
     });
   }
 
-  place(identity: InstanceIdentity): Promise<Placement> {
+  async place(identity: InstanceIdentity): Promise<Placement> {
     const controller = identity.role === "controller";
     const network = (name: "public" | "private") => this.compose.network(name);
     let target: { host: string; port: number } | undefined;
-    return Promise.resolve({
+    const uidBase = controller ? undefined : await this.uidRanges.take();
+    return {
       port: controller ? INSTANCE_PORT : undefined,
       start: (service, onLine) => {
         const full = withBackendVars(service, {
           AWS_ENDPOINT_URL: "http://aws:5000",
           AWS_ENDPOINT_URL_SQS: "http://sqs:5000",
           FAAS_REDIS_URL: `redis://:${encodeURIComponent(this.context.redisPassword)}@redis:6379`,
-          ...(controller
+          ...(uidBase === undefined
             ? { FAAS_HOST: "0.0.0.0", FAAS_PORT: String(INSTANCE_PORT) }
-            : { FAAS_CONTROLLER_URL: `http://controller:${INSTANCE_PORT}` }),
+            : {
+                FAAS_CONTROLLER_URL: `http://controller:${INSTANCE_PORT}`,
+                FAAS_SANDBOX_UID_BASE: String(uidBase),
+                FAAS_SANDBOX_UID_COUNT: String(this.uidRanges.options.size),
+              }),
         });
         return this.runtime.launch(
           {
@@ -171,8 +179,8 @@ export class DockerBackend implements Backend {
         }
         return target;
       },
-      release: () => Promise.resolve(),
-    });
+      release: () => (uidBase === undefined ? Promise.resolve() : this.uidRanges.release(uidBase)),
+    };
   }
 
   hostProcesses(): { name: string; pid: number }[] {
@@ -188,5 +196,6 @@ export class DockerBackend implements Backend {
     await this.watch?.stop();
     await this.compose.stop();
     rmSync(this.instancesRoot, { recursive: true, force: true });
+    await this.uidRanges.releaseAll();
   }
 }

@@ -17,6 +17,7 @@ import { ManagedProcess } from "../../managed-process";
 import { MetadataServer } from "../../metadata-server";
 import { freePort } from "../../ports";
 import { RedisHandle } from "../../redis-server";
+import { SandboxUidRanges } from "../../sandbox-uids";
 import { envRecord, ServiceEnv, withBackendVars } from "../../service-env";
 import { TcpProxy } from "../../tcp-proxy";
 import { QueueProcess, startQueueProcess } from "./queue";
@@ -53,18 +54,16 @@ export interface ProcessBackendOptions {
   queue?: "local" | "moto";
   /** Where the local queue service listens (default: a free port). */
   queuePort?: number;
-  /**
-   * The first sandbox uid of this backend's workers (default 100000; each worker takes a range of 1000,
-   * 100 ranges in all): two local clouds on one host (`make dev` beside a local deploy) must not share uids.
-   */
-  sandboxUidBase?: number;
 }
 
 export class ProcessBackend implements Backend {
   readonly kind = "process" as const;
   readonly bootAllowanceMs = 0;
-  /** Workers sharing this host must not share sandbox uids: a range of 1000 each. */
-  private workerLaunches = 0;
+  /**
+   * Workers sharing this host, of this local cloud or another, must not share sandbox uids: each holds
+   * a range of 1000 from 100000 that no other worker holds while it lives (emulator/sandbox-uids.ts).
+   */
+  private readonly uidRanges = new SandboxUidRanges();
   /** The log file and agent of every instance placed and not yet released. */
   private readonly sidecars = new Set<LogSidecar>();
 
@@ -180,10 +179,7 @@ export class ProcessBackend implements Backend {
     });
     const port = identity.role === "controller" ? await freePort() : undefined;
     const privatePort = identity.role === "controller" ? await freePort() : undefined;
-    const uidBase =
-      identity.role === "worker"
-        ? (this.options.sandboxUidBase ?? 100_000) + (this.workerLaunches++ % 100) * 1000
-        : 0;
+    const uidBase = identity.role === "worker" ? await this.uidRanges.take() : undefined;
     const logs = new LogSidecar({
       instanceId: identity.instanceId,
       role: identity.role,
@@ -216,7 +212,7 @@ export class ProcessBackend implements Backend {
         });
         const handle = await this.spawn(
           identity,
-          identity.role === "worker" ? this.workerHost(identity, where, uidBase) : where,
+          uidBase === undefined ? where : this.workerHost(identity, where, uidBase),
           (line, stream) => {
             logs.append(line);
             onLine(line, stream);
@@ -235,6 +231,7 @@ export class ProcessBackend implements Backend {
         await logs.stop();
         this.sidecars.delete(logs);
         await metadata.stop();
+        if (uidBase !== undefined) await this.uidRanges.release(uidBase);
       },
     };
   }
@@ -252,6 +249,7 @@ export class ProcessBackend implements Backend {
     }
     return withBackendVars(service, {
       FAAS_SANDBOX_UID_BASE: String(uidBase),
+      FAAS_SANDBOX_UID_COUNT: String(this.uidRanges.options.size),
       FAAS_CODE_DIR: path.join(own, "code"),
       FAAS_SANDBOX_RUNTIME_DIR: path.join(own, "runtime"),
     });
@@ -302,5 +300,6 @@ export class ProcessBackend implements Backend {
     rmSync(this.instancesRoot, { recursive: true, force: true });
     // Workers killed along the way left their (empty) sandbox cgroups behind.
     await sweepWorkerCgroups().catch(() => undefined);
+    await this.uidRanges.releaseAll();
   }
 }

@@ -1,0 +1,98 @@
+/**
+ * Sandbox uid ranges, shared by every local cloud on this host. A worker gives each live function
+ * process a host uid of its own from its range (services/worker/sandbox/uid-pool.ts), so that no two
+ * sandboxes can signal, trace or read each other, and the per-uid process limit counts one sandbox
+ * only. That holds across workers only if their ranges never overlap, and the workers of two local
+ * clouds (two `make dev`, a test run beside one, `make deploy TARGET=local`) are started by different
+ * processes that know nothing of each other.
+ *
+ * So a range is held machine-wide while a worker uses it: the hold is an abstract Unix socket named
+ * after the range (Linux; nothing on disk), which only one process can listen on and which the kernel
+ * releases when that process exits, however it exits. A local cloud killed with SIGKILL leaves no
+ * hold behind and nothing to clean up. No traffic goes over the socket; it is never connected to.
+ */
+import net from "node:net";
+
+export interface UidRangesOptions {
+  /** The first uid of the first range. */
+  base: number;
+  /** Uids per range: one worker's FAAS_SANDBOX_UID_COUNT. */
+  size: number;
+  /** How many ranges there are from `base`. */
+  ranges: number;
+}
+
+export const DEFAULT_UID_RANGES: UidRangesOptions = { base: 100_000, size: 1000, ranges: 100 };
+
+export class UidRangeExhaustedError extends Error {}
+
+export class SandboxUidRanges {
+  private readonly held = new Map<number, net.Server>();
+  /** Ranges being taken by this process right now: their listen has not answered yet. */
+  private readonly taking = new Set<number>();
+  /** Where the next search starts: a range given back is taken again last, not first. */
+  private cursor = 0;
+
+  constructor(readonly options: UidRangesOptions = DEFAULT_UID_RANGES) {}
+
+  /** Holds a range no other worker on this host holds, and returns its first uid. */
+  async take(): Promise<number> {
+    const { base, size, ranges } = this.options;
+    for (let i = 0; i < ranges; i++) {
+      const index = (this.cursor + i) % ranges;
+      const first = base + index * size;
+      if (this.held.has(first) || this.taking.has(first)) continue;
+      this.taking.add(first);
+      try {
+        const server = await hold(lockName(first));
+        if (server === undefined) continue;
+        this.held.set(first, server);
+        this.cursor = (index + 1) % ranges;
+        return first;
+      } finally {
+        this.taking.delete(first);
+      }
+    }
+    throw new UidRangeExhaustedError(
+      `all ${ranges} sandbox uid ranges of ${size} from ${base} are held by workers on this host`,
+    );
+  }
+
+  /** Gives a range back once its worker and its sandboxes are gone. */
+  async release(first: number): Promise<void> {
+    const server = this.held.get(first);
+    if (server === undefined) return;
+    this.held.delete(first);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async releaseAll(): Promise<void> {
+    await Promise.all([...this.held.keys()].map((first) => this.release(first)));
+  }
+
+  /** The first uid of every range this process holds. */
+  get holding(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+}
+
+/**
+ * The socket's name: the range's first uid, so that any two processes asking for it meet on one name.
+ * Every local cloud cuts its ranges the same way (DEFAULT_UID_RANGES' size from its base).
+ */
+export const lockName = (first: number) => `\0faas-sandbox-uids-${first}`;
+
+/** Listens on the abstract socket `name`; undefined when another process already does. */
+function hold(name: string): Promise<net.Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") resolve(undefined);
+      else reject(err);
+    });
+    server.listen({ path: name }, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
