@@ -97,6 +97,50 @@ class Planned {
   }
 }
 
+type Refusal = [what: string, vars: Record<string, string>, message: RegExp];
+
+/**
+ * Refusals planned together: Terraform reports every invalid variable of a plan, and a plan costs
+ * some 10 s of CPU (the provider's schema, loaded by the plan and again by `show`). Two cases share a
+ * plan only when no validation could see both: each case's footprint is every variable read by a
+ * validation that reads one the case sets (a validation of tls_domain reads tls_mode, so a case
+ * setting either keeps to itself), and the footprints must not meet. Nor may their messages be the
+ * same, so that none passes on another's error; each needs its own message among its plan's errors.
+ */
+function sharedPlans(cases: Refusal[]): Refusal[][] {
+  const reads = validationReads();
+  const footprint = (vars: Record<string, string>) => {
+    const keys = Object.keys(vars);
+    const out = new Set(keys);
+    for (const read of reads.values()) if (keys.some((k) => read.has(k))) for (const v of read) out.add(v);
+    return out;
+  };
+  const groups: { vars: Set<string>; messages: Set<string>; cases: Refusal[] }[] = [];
+  for (const c of cases) {
+    const touched = [...footprint(c[1])];
+    let group = groups.find((g) => !touched.some((v) => g.vars.has(v)) && !g.messages.has(c[2].source));
+    if (group === undefined) {
+      group = { vars: new Set(), messages: new Set(), cases: [] };
+      groups.push(group);
+    }
+    for (const v of touched) group.vars.add(v);
+    group.messages.add(c[2].source);
+    group.cases.push(c);
+  }
+  return groups.map((g) => g.cases);
+}
+
+/** Each variable of deploy/terraform, with itself and every variable its validations read. */
+function validationReads(): Map<string, Set<string>> {
+  const text = fs.readFileSync(path.join(repoRoot, "deploy", "terraform", "variables.tf"), "utf8");
+  const out = new Map<string, Set<string>>();
+  for (const block of text.split(/^variable "/m).slice(1)) {
+    const name = block.slice(0, block.indexOf('"'));
+    out.set(name, new Set([name, ...[...block.matchAll(/\bvar\.(\w+)/g)].map((m) => m[1]!)]));
+  }
+  return out;
+}
+
 describe("deploy/terraform planned offline", function () {
   let planner: OfflinePlanner | undefined;
   const plans = new Map<string, Planned>();
@@ -358,7 +402,7 @@ describe("deploy/terraform planned offline", function () {
   });
 
   describe("variable validation", function () {
-    const rejected: [string, Record<string, string>, RegExp][] = [
+    const rejected: Refusal[] = [
       ["an unknown TLS mode", { tls_mode: "bogus" }, /tls_mode must be self-signed, acme or off/],
       [
         "a domain with a space and a shell command",
@@ -433,19 +477,20 @@ describe("deploy/terraform planned offline", function () {
     const errors = new Map<string, unknown>();
     before(async function () {
       if (planner === undefined) this.skip();
-      for (let i = 0; i < rejected.length; i += 3) {
+      const groups = sharedPlans(rejected);
+      for (let i = 0; i < groups.length; i += 3) {
         await Promise.all(
-          rejected.slice(i, i + 3).map(async ([what, vars]) =>
-            errors.set(
-              what,
-              await planner!.plan({ vars }).then(
-                () => undefined,
-                (e: unknown) => e,
-              ),
-            ),
-          ),
+          groups.slice(i, i + 3).map(async (group) => {
+            const vars = Object.assign({}, ...group.map(([, v]) => v)) as Record<string, string>;
+            const err = await planner!.plan({ vars }).then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+            for (const [what] of group) errors.set(what, err);
+          }),
         );
       }
+      console.log(`      ${rejected.length} refusals in ${groups.length} plans`);
     });
     for (const [what, , message] of rejected) {
       it(`refuses ${what}`, () => {
