@@ -44,9 +44,12 @@ format:
 test-unit: build
 	@$(MOCHA) --timeout 20000 'dist/test/unit/**/*.test.js'
 
-## Integration tests, then the security suite (docs/isolation.md): every attack, as root and as nobody.
+## Integration tests and the security suite (docs/isolation.md): every attack, as root and as nobody.
+## Two files at a time: each mostly waits on its environment's timers and processes. Each of mocha's
+## two worker processes has its own moto and Redis (test/fixtures/shared-services.ts), each file its
+## own environment, ports and sandbox uids.
 test-integration: build
-	@$(MOCHA) --timeout 120000 'dist/test/integration/**/*.test.js' 'dist/test/security/**/*.test.js'
+	@$(MOCHA) --parallel --jobs 2 --timeout 120000 'dist/test/integration/**/*.test.js' 'dist/test/security/**/*.test.js'
 
 ## Two files at a time: most of a Terraform apply on moto is the provider's waiters sleeping (an SQS
 ## queue's attributes 25 s, ElastiCache 30 s), so two files overlap their waits. Each file has its own

@@ -109,6 +109,14 @@ export class RedisHandle {
 
   async stop(): Promise<void> {
     await this.stopProcess();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    this.removeData();
+  }
+
+  /**
+   * Removes the data folder now, synchronously (an `exit` handler's last step, after a SIGKILL): a
+   * Redis still dying may write a file meanwhile, hence the retries.
+   */
+  removeData(): void {
+    rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   }
 }

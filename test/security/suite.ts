@@ -6,6 +6,7 @@
  */
 import { expect } from "chai";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -47,15 +48,30 @@ function processesWith(needle: string): number[] {
   return out;
 }
 
-/** Host pids of the runtimes serving a function (their environment names it). */
-function runtimesOf(fn: string): number[] {
+/**
+ * Host pids of the runtimes serving a function (their environment names it) in the environment
+ * labelled `envLabel`: one of their ancestors (the worker) carries the label. Another environment on
+ * the host (the other security suite, run beside this one) may run a function of the same name.
+ */
+function runtimesOf(fn: string, envLabel: string): number[] {
   return processesWith("/opt/faas/runtime/bootstrap.js").filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`FAAS_FUNCTION_NAME=${fn}`);
+      return environOf(pid).includes(`FAAS_FUNCTION_NAME=${fn}`) && ancestorHas(pid, envLabel);
     } catch {
       return false;
     }
   });
+}
+
+const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+
+function ancestorHas(pid: number, envVar: string): boolean {
+  for (let p = pid; p > 1;) {
+    const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
+    p = Number(ppid ?? 0);
+    if (p > 1 && environOf(p).includes(envVar)) return true;
+  }
+  return false;
 }
 
 function cpuTicks(pid: number): number {
@@ -73,6 +89,8 @@ export function securitySuite(title: string, target: SuiteTarget): void {
   describe(`security: ${title}`, function () {
     this.timeout(60_000);
     let t: TestEnvironment;
+    /** The label every process of this suite's environment carries in its environment. */
+    const envLabel = () => Object.entries(t.env.labels).map(([k, v]) => `${k}=${v}`)[0] ?? "";
     let stop: (() => Promise<void>) | undefined;
     let sandbox: SandboxGuarantees | undefined;
     let workersBefore: string[] = [];
@@ -332,8 +350,8 @@ export function securitySuite(title: string, target: SuiteTarget): void {
         if (sandbox?.uidPerSandbox !== true)
           return skip(this, "the worker is not root: one host uid for all sandboxes (documented)");
         await Promise.all([t.api.invoke("echo"), t.api.invoke("looks-around")]);
-        const [a] = runtimesOf("echo");
-        const [b] = runtimesOf("looks-around");
+        const [a] = runtimesOf("echo", envLabel());
+        const [b] = runtimesOf("looks-around", envLabel());
         expect(a, "echo's runtime").to.not.equal(undefined);
         expect(b, "looks-around's runtime").to.not.equal(undefined);
         expect(hostUid(a ?? 0)).to.not.equal(hostUid(b ?? 0));
@@ -350,7 +368,7 @@ export function securitySuite(title: string, target: SuiteTarget): void {
 
       it("a detached child does not outlive its invocation, nor its timeout", async function () {
         if (!target.hostProcesses) return skip(this, "the sandboxes' processes are inside containers");
-        const marker = `faas-daemon-${Date.now()}`;
+        const marker = `faas-daemon-${randomUUID()}`;
         const ok = await t.api.invoke("leaves-daemon", { marker });
         expect(ok.status, ok.text).to.equal(200);
         await waitFor("the daemon ended with its invocation", () => processesWith(marker).length === 0, {
@@ -368,7 +386,7 @@ export function securitySuite(title: string, target: SuiteTarget): void {
       it("a warm runtime uses no CPU between invocations", async function () {
         if (!target.hostProcesses) return skip(this, "the sandboxes' processes are inside containers");
         expect((await t.api.invoke("spins-in-background")).status).to.equal(200);
-        const [pid] = runtimesOf("spins-in-background");
+        const [pid] = runtimesOf("spins-in-background", envLabel());
         if (pid === undefined) throw new Error("no warm runtime of spins-in-background");
         const before = cpuTicks(pid);
         await new Promise((r) => setTimeout(r, 1000));
