@@ -58,7 +58,13 @@ export interface ProcessBackendOptions {
 
 export class ProcessBackend implements Backend {
   readonly kind = "process" as const;
-  readonly bootAllowanceMs = 0;
+  /**
+   * A controller process answers 1–3 s after it starts on a quiet machine, but a loaded one (a test
+   * suite beside `make dev`) was seen not to have logged its first line 5 s after its start: with no
+   * allowance, the health check's grace (5 s) and three failures replaced it before it had booted.
+   * An instance that answered once gets none of it: a controller that dies or hangs is replaced as fast.
+   */
+  readonly bootAllowanceMs = 15_000;
   /**
    * Workers sharing this host, of this local cloud or another, must not share sandbox uids: each holds
    * a range of 1000 from 100000 that no other worker holds while it lives (emulator/sandbox-uids.ts).
