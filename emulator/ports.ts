@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { claim } from "./host-claims";
 import { tcpListening, waitFor } from "./wait";
 
 /** Ports this process has handed out: never twice, even once their first user has closed them. */
@@ -10,20 +11,38 @@ const handedOut = new Set<number>();
  * often). Chosen below the kernel's ephemeral range: a port from inside it (what listening on port 0
  * gives) can be taken by any outgoing connection between this check and the server's bind, and
  * was, in CI (EADDRINUSE). Falls back to the OS's choice when no port below the range is free.
+ *
+ * Other processes of the project on this host (two local clouds, test files run side by side) choose
+ * from the same range, and their servers bind seconds later (moto starts in 2–3 s): a port handed out
+ * is claimed host-wide (host-claims.ts) for CLAIM_MS, and a port another process claimed is skipped.
  */
 export async function freePort(): Promise<number> {
   const low = Math.min(ephemeralRangeStart(), 65_536);
   for (let attempt = 0; attempt < 50 && low > FIRST_CHOSEN_PORT + 1000; attempt++) {
     const port = FIRST_CHOSEN_PORT + Math.floor(Math.random() * (low - FIRST_CHOSEN_PORT));
     if (handedOut.has(port)) continue;
-    if ((await listenOnce(port).catch(() => undefined)) !== undefined) {
-      handedOut.add(port);
-      return port;
-    }
+    if ((await listenOnce(port).catch(() => undefined)) === undefined) continue;
+    if (!(await claimPort(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   const port = await listenOnce(0);
   handedOut.add(port);
   return port;
+}
+
+/** Long enough for the server a port was chosen for to bind it; then the bind itself keeps it. */
+const CLAIM_MS = 60_000;
+
+/**
+ * Claims a port for this process for CLAIM_MS; false when another process of the project on this
+ * host has (or this one has). Where the host cannot hold claims, the port is this process's anyway.
+ */
+export async function claimPort(port: number): Promise<boolean> {
+  const held = await claim(`port-${port}`).catch(() => "unclaimable" as const);
+  if (held === undefined) return false;
+  if (held !== "unclaimable") setTimeout(() => void held.release(), CLAIM_MS).unref();
+  return true;
 }
 
 /** Ports below this are left to services with well-known numbers. */

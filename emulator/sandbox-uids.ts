@@ -6,12 +6,11 @@
  * clouds (two `make dev`, a test run beside one, `make deploy TARGET=local`) are started by different
  * processes that know nothing of each other.
  *
- * So a range is held machine-wide while a worker uses it: the hold is an abstract Unix socket named
- * after the range (Linux; nothing on disk), which only one process can listen on and which the kernel
- * releases when that process exits, however it exits. A local cloud killed with SIGKILL leaves no
- * hold behind and nothing to clean up. No traffic goes over the socket; it is never connected to.
+ * So a range is held machine-wide while a worker uses it, by a host claim named after the range
+ * (host-claims.ts: an abstract Unix socket, dropped by the kernel with its process): a local cloud
+ * killed with SIGKILL leaves no hold behind and nothing to clean up.
  */
-import net from "node:net";
+import { claim, HostClaim } from "./host-claims";
 
 export interface UidRangesOptions {
   /** The first uid of the first range. */
@@ -27,7 +26,7 @@ export const DEFAULT_UID_RANGES: UidRangesOptions = { base: 100_000, size: 1000,
 export class UidRangeExhaustedError extends Error {}
 
 export class SandboxUidRanges {
-  private readonly held = new Map<number, net.Server>();
+  private readonly held = new Map<number, HostClaim>();
   /** Ranges being taken by this process right now: their listen has not answered yet. */
   private readonly taking = new Set<number>();
   /** Where the next search starts: a range given back is taken again last, not first. */
@@ -44,9 +43,9 @@ export class SandboxUidRanges {
       if (this.held.has(first) || this.taking.has(first)) continue;
       this.taking.add(first);
       try {
-        const server = await hold(lockName(first));
-        if (server === undefined) continue;
-        this.held.set(first, server);
+        const held = await claim(claimName(first));
+        if (held === undefined) continue;
+        this.held.set(first, held);
         this.cursor = (index + 1) % ranges;
         return first;
       } finally {
@@ -60,10 +59,10 @@ export class SandboxUidRanges {
 
   /** Gives a range back once its worker and its sandboxes are gone. */
   async release(first: number): Promise<void> {
-    const server = this.held.get(first);
-    if (server === undefined) return;
+    const held = this.held.get(first);
+    if (held === undefined) return;
     this.held.delete(first);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await held.release();
   }
 
   async releaseAll(): Promise<void> {
@@ -77,22 +76,7 @@ export class SandboxUidRanges {
 }
 
 /**
- * The socket's name: the range's first uid, so that any two processes asking for it meet on one name.
+ * The claim's name: the range's first uid, so that any two processes asking for it meet on one name.
  * Every local cloud cuts its ranges the same way (DEFAULT_UID_RANGES' size from its base).
  */
-export const lockName = (first: number) => `\0faas-sandbox-uids-${first}`;
-
-/** Listens on the abstract socket `name`; undefined when another process already does. */
-function hold(name: string): Promise<net.Server | undefined> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer((socket) => socket.destroy());
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") resolve(undefined);
-      else reject(err);
-    });
-    server.listen({ path: name }, () => {
-      server.unref();
-      resolve(server);
-    });
-  });
-}
+export const claimName = (first: number) => `sandbox-uids-${first}`;
