@@ -27,8 +27,6 @@ export class UidRangeExhaustedError extends Error {}
 
 export class SandboxUidRanges {
   private readonly held = new Map<number, HostClaim>();
-  /** Ranges being taken by this process right now: their listen has not answered yet. */
-  private readonly taking = new Set<number>();
   /** Where the next search starts: a range given back is taken again last, not first. */
   private cursor = 0;
 
@@ -37,20 +35,19 @@ export class SandboxUidRanges {
   /** Holds a range no other worker on this host holds, and returns its first uid. */
   async take(): Promise<number> {
     const { base, size, ranges } = this.options;
+    // Read once: a take that finishes meanwhile moves the cursor, and this search must still see
+    // every range once.
+    const start = this.cursor;
     for (let i = 0; i < ranges; i++) {
-      const index = (this.cursor + i) % ranges;
+      const index = (start + i) % ranges;
       const first = base + index * size;
-      if (this.held.has(first) || this.taking.has(first)) continue;
-      this.taking.add(first);
-      try {
-        const held = await claim(claimName(first));
-        if (held === undefined) continue;
-        this.held.set(first, held);
-        this.cursor = (index + 1) % ranges;
-        return first;
-      } finally {
-        this.taking.delete(first);
-      }
+      if (this.held.has(first)) continue;
+      // The claim decides between takers in this process too: two at once ask the kernel for one name.
+      const held = await claim(claimName(first));
+      if (held === undefined) continue;
+      this.held.set(first, held);
+      this.cursor = (index + 1) % ranges;
+      return first;
     }
     throw new UidRangeExhaustedError(
       `all ${ranges} sandbox uid ranges of ${size} from ${base} are held by workers on this host`,
