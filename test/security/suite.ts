@@ -14,6 +14,7 @@ import net from "node:net";
 import AdmZip from "adm-zip";
 import { SandboxGuarantees } from "../../contracts";
 import { startAdminServer } from "../../emulator/admin-server";
+import { processesLabelled } from "../../emulator/leftovers";
 import { waitFor } from "../../emulator/wait";
 import { TestEnvironment } from "../fixtures/environment";
 import { ATTACKS } from "./attacks";
@@ -49,29 +50,29 @@ function processesWith(needle: string): number[] {
 }
 
 /**
- * Host pids of the runtimes serving a function (their environment names it) in the environment
- * labelled `envLabel`: one of their ancestors (the worker) carries the label. Another environment on
- * the host (the other security suite, run beside this one) may run a function of the same name.
+ * Host pids of the runtimes serving a function (their environment names it) in environment `envId`:
+ * one of their ancestors (the worker) carries its label. Another environment on the host (the other
+ * security suite, run beside this one) may run a function of the same name.
  */
-function runtimesOf(fn: string, envLabel: string): number[] {
+function runtimesOf(fn: string, envId: string): number[] {
+  const labelled = new Set(processesLabelled(envId));
   return processesWith("/opt/faas/runtime/bootstrap.js").filter((pid) => {
     try {
-      return environOf(pid).includes(`FAAS_FUNCTION_NAME=${fn}`) && ancestorHas(pid, envLabel);
+      const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      return environ.includes(`FAAS_FUNCTION_NAME=${fn}`) && ancestors(pid).some((p) => labelled.has(p));
     } catch {
       return false;
     }
   });
 }
 
-const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-
-function ancestorHas(pid: number, envVar: string): boolean {
+function ancestors(pid: number): number[] {
+  const out: number[] = [];
   for (let p = pid; p > 1;) {
-    const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
-    p = Number(ppid ?? 0);
-    if (p > 1 && environOf(p).includes(envVar)) return true;
+    p = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+    if (p > 1) out.push(p);
   }
-  return false;
+  return out;
 }
 
 function cpuTicks(pid: number): number {
@@ -89,8 +90,6 @@ export function securitySuite(title: string, target: SuiteTarget): void {
   describe(`security: ${title}`, function () {
     this.timeout(60_000);
     let t: TestEnvironment;
-    /** The label every process of this suite's environment carries in its environment. */
-    const envLabel = () => Object.entries(t.env.labels).map(([k, v]) => `${k}=${v}`)[0] ?? "";
     let stop: (() => Promise<void>) | undefined;
     let sandbox: SandboxGuarantees | undefined;
     let workersBefore: string[] = [];
@@ -350,8 +349,8 @@ export function securitySuite(title: string, target: SuiteTarget): void {
         if (sandbox?.uidPerSandbox !== true)
           return skip(this, "the worker is not root: one host uid for all sandboxes (documented)");
         await Promise.all([t.api.invoke("echo"), t.api.invoke("looks-around")]);
-        const [a] = runtimesOf("echo", envLabel());
-        const [b] = runtimesOf("looks-around", envLabel());
+        const [a] = runtimesOf("echo", t.env.envId);
+        const [b] = runtimesOf("looks-around", t.env.envId);
         expect(a, "echo's runtime").to.not.equal(undefined);
         expect(b, "looks-around's runtime").to.not.equal(undefined);
         expect(hostUid(a ?? 0)).to.not.equal(hostUid(b ?? 0));
@@ -386,7 +385,7 @@ export function securitySuite(title: string, target: SuiteTarget): void {
       it("a warm runtime uses no CPU between invocations", async function () {
         if (!target.hostProcesses) return skip(this, "the sandboxes' processes are inside containers");
         expect((await t.api.invoke("spins-in-background")).status).to.equal(200);
-        const [pid] = runtimesOf("spins-in-background", envLabel());
+        const [pid] = runtimesOf("spins-in-background", t.env.envId);
         if (pid === undefined) throw new Error("no warm runtime of spins-in-background");
         const before = cpuTicks(pid);
         await new Promise((r) => setTimeout(r, 1000));
