@@ -31,6 +31,7 @@ import { Environment } from "../emulator/environment";
 import { PlatformClient } from "../client/platform-client";
 import { cpuBetween, sampleCpu } from "./cpu";
 import { sleep } from "../services/common/backoff";
+import { SqsWire } from "../services/common/sqs-wire";
 import { chooseRuntime, RUNTIME_REQUESTS } from "../emulator/runtime-choice";
 import { Cloud, CloudSettings, cloudComponents, startCloud } from "./cloud";
 import { coldStartSplit } from "./cold-start";
@@ -227,9 +228,10 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
   const steadyAfter = await cpuSteadiness(STEADINESS_SECONDS);
   const machine = describeSteadiness([...steadyBefore.samples, ...steadyAfter.samples]);
 
-  // Queue floor: what one synchronous invocation costs the queue alone — a send and the long poll
-  // that returns it — straight through the SDK, on an empty queue.
-  const floor = summarize(await queueFloor(env, 200));
+  // Queue floor: what one synchronous invocation costs the queue alone, as the platform pays it (the
+  // target's) and as an SDK user straight at the queue would.
+  const floor = summarize(await queueFloor(env, 200, "platform"));
+  const sdkFloor = summarize(await queueFloor(env, 200, "sdk"));
 
   // Queue ceiling: the SDK straight at the emulator's SQS, batches of ten, queue kept short.
   const ceiling = await queueCeiling(env, args["ceiling-seconds"]);
@@ -267,7 +269,11 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     `sync through the edge (n=${s.n}) p50 / p95 / p99`,
     `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)}   (errors: ${syncErrors})`,
   );
-  line("queue floor: send + long-poll receive, p50 / p99", `${ms(floor.p50)} / ${ms(floor.p99)}`);
+  line(
+    "queue floor: send + long-poll receive, p50 / p99",
+    `${ms(floor.p50)} / ${ms(floor.p99)}   (the instances' client, through their SQS endpoint)`,
+  );
+  line("queue floor, the SDK straight at the queue", `${ms(sdkFloor.p50)} / ${ms(sdkFloor.p99)}`);
   line("machine: fixed CPU work, p50 / p99", formatSteadiness(machine));
   line("machine: its CPU time during the sync calls", formatMachineTime(syncMachine));
   // A synchronous call pays every fixed cost alone (no batch to share a receive, a delete, a wake-up):
@@ -320,6 +326,7 @@ async function run(env: Environment, apiKey: string, args: Args): Promise<Record
     syncP50Ms: s.p50,
     syncP99Ms: s.p99,
     queueFloorP50Ms: floor.p50,
+    queueFloorSdkP50Ms: sdkFloor.p50,
     syncCpuPerCallMs: perSyncCall(syncCpuTotal),
     ...Object.fromEntries([...syncCpu].map(([name, ms]) => [`syncCpuPerCallMs.${name}`, perSyncCall(ms)])),
     machineWorkP50Ms: machine.p50,
@@ -466,27 +473,47 @@ async function invoke(client: PlatformClient, n: number): Promise<boolean> {
   }
 }
 
-async function queueFloor(env: Environment, rounds: number): Promise<number[]> {
+/**
+ * One synchronous invocation's cost to the queue alone: a send and the long poll it ends, on an empty
+ * queue. "platform" measures it as the instances pay it, with their client (services/common/sqs-wire.ts)
+ * and through the SQS endpoint they use (the VPC endpoint's stand-in, a hop of the sync path too);
+ * "sdk" as any SDK user would, straight at the queue service.
+ */
+async function queueFloor(env: Environment, rounds: number, way: "platform" | "sdk"): Promise<number[]> {
   const sqs = env.clients.sqs;
   const queue = await sqs.send(
     new CreateQueueCommand({ QueueName: `bench-floor-${randomBytes(3).toString("hex")}` }),
   );
-  const QueueUrl = queue.QueueUrl ?? "";
+  const created = queue.QueueUrl ?? "";
+  const wire = new SqsWire(sqs);
+  const QueueUrl = way === "platform" ? env.backend.queueUrlForInstances(created) : created;
+  const receive = () =>
+    way === "platform"
+      ? wire.receiveMessage({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 })
+      : sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }));
+  const send = async (body: string) => {
+    if (way === "platform")
+      await wire.sendMessageBatch({ QueueUrl, Entries: [{ Id: "0", MessageBody: body }] });
+    else await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body }));
+  };
   const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const receiving = sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }),
-    );
-    // A hold, not a wait: the receive must be long-polling before the send starts the clock.
-    await sleep(5);
-    const t0 = performance.now();
-    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify({ n: i }) }));
-    const got = await receiving;
-    samples.push(performance.now() - t0);
-    const entries = (got.Messages ?? []).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
-    if (entries.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: entries }));
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const receiving = receive();
+      // A hold, not a wait: the receive must be long-polling before the send starts the clock.
+      await sleep(5);
+      const t0 = performance.now();
+      await send(JSON.stringify({ n: i }));
+      const got = await receiving;
+      samples.push(performance.now() - t0);
+      const entries = (got.Messages ?? []).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
+      if (entries.length > 0)
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: created, Entries: entries }));
+    }
+  } finally {
+    await wire.close();
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: created }));
   }
-  await sqs.send(new DeleteQueueCommand({ QueueUrl }));
   return samples;
 }
 

@@ -8,6 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { Agent } from "node:http";
+import { SqsWire } from "./sqs-wire";
 
 const requestHandler = () =>
   new NodeHttpHandler({
@@ -16,9 +17,14 @@ const requestHandler = () =>
     requestTimeout: 30_000,
   });
 
-export const awsClients = () => ({
-  sqs: new SQSClient({ requestHandler: requestHandler(), maxAttempts: 2 }),
-  s3: new S3Client({ requestHandler: requestHandler(), forcePathStyle: true }),
-  dynamo: new DynamoDBClient({ requestHandler: requestHandler() }),
-  ec2: new EC2Client({ requestHandler: requestHandler() }),
-});
+export const awsClients = () => {
+  const sqs = new SQSClient({ requestHandler: requestHandler(), maxAttempts: 2 });
+  return {
+    sqs,
+    /** The calls on every invocation's path, signed with `sqs`'s credentials (sqs-wire.ts). */
+    sqsWire: new SqsWire(sqs),
+    s3: new S3Client({ requestHandler: requestHandler(), forcePathStyle: true }),
+    dynamo: new DynamoDBClient({ requestHandler: requestHandler() }),
+    ec2: new EC2Client({ requestHandler: requestHandler() }),
+  };
+};

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   await results.start();
   const queue = new SqsTaskQueue(
     aws.sqs,
+    aws.sqsWire,
     {
       queueUrl: config.queueUrl,
       maxInFlightBatches: config.queueSendConcurrency,

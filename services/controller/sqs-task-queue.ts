@@ -8,10 +8,11 @@
  * retries), an entry SQS lists as failed, or a task too large for an SQS message. Each means the same
  * to the caller: nothing was accepted. The SDK's error stays as the `cause`.
  */
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { InvocationTask } from "../../contracts";
 import { Batcher } from "../common/batcher";
 import { Logger } from "../common/logger";
+import { SqsHotCalls } from "../common/sqs-wire";
 import { QueueUnavailableError } from "./errors";
 import { TaskQueue } from "./task-queue";
 
@@ -31,6 +32,7 @@ export class SqsTaskQueue implements TaskQueue {
 
   constructor(
     private readonly sqs: SQSClient,
+    private readonly wire: SqsHotCalls,
     private readonly options: SqsTaskQueueOptions,
     private readonly log: Logger,
   ) {
@@ -66,12 +68,10 @@ export class SqsTaskQueue implements TaskQueue {
   private async sendBatch(bodies: string[]): Promise<(Error | undefined)[]> {
     const started = performance.now();
     try {
-      const out = await this.sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: this.options.queueUrl,
-          Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })),
-        }),
-      );
+      const out = await this.wire.sendMessageBatch({
+        QueueUrl: this.options.queueUrl,
+        Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })),
+      });
       this.options.onSendLatency?.((performance.now() - started) / 1000, bodies.length);
       const failed = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
       return bodies.map((_, i) => {

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     maxIdle: config.maxWarmProcesses,
     settings: sandbox,
   });
-  const source = new SqsTaskSource(aws.sqs, {
+  const source = new SqsTaskSource(aws.sqs, aws.sqsWire, {
     queueUrl: config.queueUrl,
     visibilityTimeoutS: config.visibilityTimeoutS,
   });

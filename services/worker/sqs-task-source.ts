@@ -3,13 +3,9 @@
  * calls of up to ten, a full batch at once and one that is not after DELETE_LINGER_MS (a slow queue pays
  * for every call, and each delete scans the queue in moto).
  */
-import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Batcher } from "../common/batcher";
+import { SqsHotCalls } from "../common/sqs-wire";
 import { TaskMessage, TaskSource } from "./task-source";
 
 /**
@@ -31,6 +27,7 @@ export class SqsTaskSource implements TaskSource {
 
   constructor(
     private readonly sqs: SQSClient,
+    private readonly wire: SqsHotCalls,
     private readonly options: SqsTaskSourceOptions,
   ) {
     this.deleter = new Batcher<string>({
@@ -43,15 +40,15 @@ export class SqsTaskSource implements TaskSource {
   }
 
   async receive(max: number, waitSeconds: number, signal: AbortSignal): Promise<TaskMessage[]> {
-    const out = await this.sqs.send(
-      new ReceiveMessageCommand({
+    const out = await this.wire.receiveMessage(
+      {
         QueueUrl: this.options.queueUrl,
         MaxNumberOfMessages: max,
         WaitTimeSeconds: waitSeconds,
         VisibilityTimeout: this.options.visibilityTimeoutS,
         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-      }),
-      { abortSignal: signal },
+      },
+      signal,
     );
     const messages: TaskMessage[] = [];
     // SQS always sends a receipt handle; a message without one could not be changed or deleted anyway.
@@ -86,12 +83,10 @@ export class SqsTaskSource implements TaskSource {
   }
 
   private async deleteBatch(handles: string[]): Promise<(Error | undefined)[]> {
-    const out = await this.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: this.options.queueUrl,
-        Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
-      }),
-    );
+    const out = await this.wire.deleteMessageBatch({
+      QueueUrl: this.options.queueUrl,
+      Entries: handles.map((h, i) => ({ Id: String(i), ReceiptHandle: h })),
+    });
     const failed = new Set((out.Failed ?? []).map((f) => f.Id));
     return handles.map((_, i) => (failed.has(String(i)) ? new Error("delete refused") : undefined));
   }

@@ -33,6 +33,7 @@ import { startMoto } from "../../emulator/aws-emulator";
 import { LABEL_ENV } from "../../emulator/environment";
 import { freePort } from "../../emulator/ports";
 import { startQueueService } from "../../emulator/queue/server";
+import { SqsCallError, SqsWire } from "../../services/common/sqs-wire";
 
 /** Where a server is known to answer otherwise than SQS: the tests expect SQS's answer unless a quirk says so. */
 interface Quirks {
@@ -87,6 +88,11 @@ function attributesMd5(attributes: Record<string, MessageAttributeValue>): strin
     }
   }
   return hash.digest("hex");
+}
+
+function asCallError(err: Error): SqsCallError {
+  if (err instanceof SqsCallError) return err;
+  throw err;
 }
 
 async function errorOf(
@@ -483,6 +489,95 @@ for (const target of TARGETS) {
         );
         expect(big.name).to.equal("InvalidParameterValue");
         await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x".repeat(262_144) }));
+      });
+    });
+
+    describe("the platform's own client for the three calls on every invocation's path (sqs-wire.ts)", () => {
+      let wire: SqsWire;
+      before(() => {
+        wire = new SqsWire(sqs);
+      });
+      after(() => wire.close());
+
+      it("sends a batch, long-polls it back with its receive count, and deletes it as the SDK does", async () => {
+        const url = await createQueue({ VisibilityTimeout: "30" });
+        const waiting = wire.receiveMessage({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 5,
+          VisibilityTimeout: 30,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        });
+        const bodies = ["one", "twö", JSON.stringify({ n: 3, "\u2028": "x".repeat(1000) })];
+        const sent = await wire.sendMessageBatch({
+          QueueUrl: url,
+          Entries: bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: body })),
+        });
+        expect(sent.Successful?.map((e) => [e.Id, e.MD5OfMessageBody])).to.deep.equal(
+          bodies.map((body, i) => [`m${i}`, md5(body)]),
+        );
+        const got: Message[] = [...((await waiting).Messages ?? [])];
+        while (got.length < bodies.length) got.push(...(await receive(url, { wait: 1 })));
+        expect(got.map((m) => m.Body).sort()).to.deep.equal([...bodies].sort());
+        expect(got.map((m) => m.Attributes?.ApproximateReceiveCount ?? "1")).to.deep.equal(["1", "1", "1"]);
+        const deleted = await wire.deleteMessageBatch({
+          QueueUrl: url,
+          Entries: [
+            ...got.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle! })),
+            { Id: "bad", ReceiptHandle: "garbage" },
+          ],
+        });
+        expect(deleted.Successful?.map((e) => e.Id).sort()).to.deep.equal(["d0", "d1", "d2"]);
+        expect(deleted.Failed?.map((e) => e.Id)).to.deep.equal(["bad"]);
+        const left = await attributesOf(url, [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+        ]);
+        expect(left).to.deep.include({
+          ApproximateNumberOfMessages: "0",
+          ApproximateNumberOfMessagesNotVisible: "0",
+        });
+      });
+
+      it("names the errors SQS answers as the SDK names them", async () => {
+        const url = await createQueue();
+        const ghost = url.replace(/[^/]+$/, `${prefix}-ghost`);
+        const missing = await errorOf(
+          wire.sendMessageBatch({ QueueUrl: ghost, Entries: [{ Id: "0", MessageBody: "x" }] }),
+        );
+        expect(missing).to.be.instanceOf(SqsCallError);
+        const sdk = await errorOf(
+          sqs.send(
+            new SendMessageBatchCommand({ QueueUrl: ghost, Entries: [{ Id: "0", MessageBody: "x" }] }),
+          ),
+        );
+        const typed = asCallError(missing);
+        expect([typed.name, typed.code, typed.statusCode, typed.message]).to.deep.equal([
+          sdk.name,
+          sdk.Code,
+          sdk.$metadata?.httpStatusCode,
+          sdk.message,
+        ]);
+        const empty = await errorOf(wire.deleteMessageBatch({ QueueUrl: url, Entries: [] }));
+        expect([empty.name, asCallError(empty).code]).to.deep.equal([
+          "EmptyBatchRequest",
+          "AWS.SimpleQueueService.EmptyBatchRequest",
+        ]);
+        const outOfRange = await errorOf(wire.receiveMessage({ QueueUrl: url, MaxNumberOfMessages: 11 }));
+        expect(outOfRange.name).to.equal(
+          (await errorOf(sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }))))
+            .name,
+        );
+      });
+
+      it("gives up a long poll when its signal aborts", async () => {
+        const url = await createQueue();
+        const stop = new AbortController();
+        const started = Date.now();
+        const polling = errorOf(wire.receiveMessage({ QueueUrl: url, WaitTimeSeconds: 10 }, stop.signal));
+        setTimeout(() => stop.abort(), 100);
+        expect((await polling).name).to.equal("AbortError");
+        expect(Date.now() - started).to.be.below(5000);
       });
     });
 

@@ -3,10 +3,11 @@ import { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { DynamoDBClient, DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { expect } from "chai";
 import { ErrorBody, ErrorCode, InvocationTask } from "../../contracts";
 import { EnvSealer } from "../../services/common/env-seal";
+import { SqsCallError, SqsHotCalls } from "../../services/common/sqs-wire";
 import { createLogger } from "../../services/common/logger";
 import { AwsFunctionStore } from "../../services/controller/aws-function-store";
 import {
@@ -174,16 +175,24 @@ describe("isNetworkError: by code and name, not by text", () => {
 
 const task = TASK;
 
-/** An SQS client whose SendMessageBatch answers from `answer`; depth samples get no attributes. */
-function fakeSqs(answer: () => Promise<unknown>): SQSClient {
+/** The queue's calls: SendMessageBatch answers from `answer`; depth samples get no attributes. */
+function fakeSqs(answer: () => Promise<unknown>): { sqs: SQSClient; wire: SqsHotCalls } {
+  const unused = () => Promise.reject(new Error("not used by the controller"));
   return {
-    send: (command: unknown) =>
-      command instanceof SendMessageBatchCommand ? answer() : Promise.resolve({ Attributes: {} }),
-  } as unknown as SQSClient;
+    sqs: { send: () => Promise.resolve({ Attributes: {} }) } as unknown as SQSClient,
+    wire: {
+      sendMessageBatch: answer as SqsHotCalls["sendMessageBatch"],
+      receiveMessage: unused,
+      deleteMessageBatch: unused,
+    },
+  };
 }
 
-async function sendError(sqs: SQSClient, sent: InvocationTask = task): Promise<unknown> {
-  const queue = new SqsTaskQueue(sqs, { queueUrl: "http://sqs.local/1/q", depthSampleMs: 60_000 }, log);
+async function sendError(
+  { sqs, wire }: { sqs: SQSClient; wire: SqsHotCalls },
+  sent: InvocationTask = task,
+): Promise<unknown> {
+  const queue = new SqsTaskQueue(sqs, wire, { queueUrl: "http://sqs.local/1/q", depthSampleMs: 60_000 }, log);
   try {
     await queue.send(sent);
     return undefined;
@@ -195,12 +204,13 @@ async function sendError(sqs: SQSClient, sent: InvocationTask = task): Promise<u
 }
 
 describe("the SQS queue adapter throws QueueUnavailableError", () => {
-  it("for an SDK error such as QueueDoesNotExist, keeping it as the cause", async () => {
-    const sdkError = Object.assign(new Error("The specified queue does not exist."), {
-      name: "QueueDoesNotExist",
-      $fault: "client",
-      $metadata: { httpStatusCode: 400 },
-    });
+  it("for an error SQS answers, such as QueueDoesNotExist, keeping it as the cause", async () => {
+    const sdkError = new SqsCallError(
+      "QueueDoesNotExist",
+      "The specified queue does not exist.",
+      400,
+      "AWS.SimpleQueueService.NonExistentQueue",
+    );
     const err = await sendError(fakeSqs(() => Promise.reject(sdkError)));
     expect(err).to.be.instanceOf(QueueUnavailableError);
     const typed = err as QueueUnavailableError;
