@@ -7,9 +7,9 @@
  *
  * What is hard stays the SDK's: the SigV4 signer is @smithy/signature-v4, and the credentials (the
  * instance role, refreshed before it expires), the region and the hash come from the SQSClient the
- * service already has. What is ours is the envelope, written to match the SDK's requests header for
- * header (test/unit/sqs-wire.test.ts signs one request both ways and compares): AWS JSON 1.0 to the
- * queue URL's host, as the SDK does by default; errors read from `__type` and `x-amzn-query-error`;
+ * service already has. What is ours is the envelope, written to match the SDK's requests
+ * (test/unit/sqs-wire.test.ts checks a request against the SDK's for the same call, and its signature
+ * against what arrived): AWS JSON 1.0 to the queue URL's host, as the SDK does by default; errors read from `__type` and `x-amzn-query-error`;
  * network errors, throttling and 5xx retried as the client's `maxAttempts` allows, after a jittered
  * pause; the MD5 digests SQS returns checked against the bodies. Every other SQS call (queue
  * attributes, visibility changes, the dead letters) still goes through the SDK.
@@ -62,7 +62,7 @@ const THROTTLING = new Set([
   "KmsThrottled",
 ]);
 
-/** The SDK's own error for a digest that does not match what was sent or received. */
+/** A digest SQS returned that does not match the body sent or received (the SDK throws here too). */
 export class SqsChecksumError extends Error {
   override name = "SqsChecksumError";
 }
@@ -74,10 +74,6 @@ export interface SqsHotCalls {
 }
 
 export interface SqsWireOptions {
-  /** Another dispatcher (tests); by default one keep-alive agent per SqsWire. */
-  dispatcher?: Agent;
-  /** The signing time (tests); now by default. */
-  now?: () => Date;
   /** The pause before a retry (tests); at random up to 100 ms × 2^attempt by default. */
   retryDelayMs?: (attempt: number) => number;
 }
@@ -85,7 +81,6 @@ export interface SqsWireOptions {
 export class SqsWire implements SqsHotCalls {
   private readonly signer: SignatureV4;
   private readonly dispatcher: Agent;
-  private readonly now: () => Date;
   private readonly retryDelayMs: (attempt: number) => number;
 
   constructor(
@@ -100,15 +95,12 @@ export class SqsWire implements SqsHotCalls {
       sha256: config.sha256,
       applyChecksum: true,
     });
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { timeout: CONNECT_TIMEOUT_MS },
-        headersTimeout: ANSWER_TIMEOUT_MS,
-        bodyTimeout: ANSWER_TIMEOUT_MS,
-        keepAliveTimeout: 60_000,
-      });
-    this.now = options.now ?? (() => new Date());
+    this.dispatcher = new Agent({
+      connect: { timeout: CONNECT_TIMEOUT_MS },
+      headersTimeout: ANSWER_TIMEOUT_MS,
+      bodyTimeout: ANSWER_TIMEOUT_MS,
+      keepAliveTimeout: 60_000,
+    });
     this.retryDelayMs = options.retryDelayMs ?? ((attempt) => Math.random() * RETRY_BASE_MS * 2 ** attempt);
   }
 
@@ -175,7 +167,7 @@ export class SqsWire implements SqsHotCalls {
         },
         body,
       },
-      { signingDate: this.now() },
+      { signingDate: new Date() },
     );
     const answer = await request(`${url.origin}/`, {
       method: "POST",
