@@ -69,6 +69,7 @@ test-docker: build
 bench: build
 	@node dist/bench/run.js $(BENCH_ARGS)
 	@node dist/bench/queue.js --servers queue
+	@node dist/bench/sqs-client.js
 
 chaos-test: build
 	@node dist/emulator/chaos/main.js $(RUNTIME_ARG) $(CHAOS_ARGS)
